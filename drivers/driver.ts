@@ -1,0 +1,49 @@
+// The driver contract. Drivers never touch the store or HTTP: the controller
+// hands them records, persists what they return in `driver` state, and calls
+// `validateNetwork` before any kernel work.
+
+import type { EndpointRecord, NetworkRecord } from '../store/records.js';
+import type { Kernel } from './linux/kernel.js';
+import type { Firewall } from './linux/firewall.js';
+
+export interface DriverContext {
+  kernel: Kernel;
+  firewall: Firewall;
+  netnsDir: string;
+}
+
+/** What a driver makes of the raw `options` map of a create-network request. */
+export interface NetworkSettings {
+  options: Record<string, string>;  // normalised, as stored on the record
+  internal: boolean;
+  enableIpv6: boolean;
+  needsIpam: boolean;               // bridge: yes; null/host: no
+}
+
+/** The sandbox side of a join: where the container end goes. */
+export interface JoinTarget {
+  containerId: string;
+  key: string;            // netns path
+  isDefault: boolean;     // the daemon's own namespace
+  ifname: string;         // eth<N>
+  gatewayProvider: boolean; // this endpoint sets the sandbox's default route
+}
+
+export interface Driver {
+  readonly type: string;
+  /** Pure: turn raw options into settings or throw BadRequest naming the option. */
+  validateNetwork(raw: Record<string, unknown>): NetworkSettings;
+  /** Make the network's kernel objects; returns driver state to persist. Undoes itself on failure. */
+  createNetwork(net: NetworkRecord): Promise<Record<string, unknown>>;
+  /** Remove everything createNetwork made; missing objects are success. */
+  deleteNetwork(net: NetworkRecord): Promise<void>;
+  /** Returns driver state for the endpoint (e.g. host veth name). */
+  createEndpoint(net: NetworkRecord, ep: EndpointRecord): Promise<Record<string, unknown>>;
+  deleteEndpoint(net: NetworkRecord, ep: EndpointRecord): Promise<void>;
+  /** Plug the endpoint into the sandbox. Undoes itself on failure. */
+  join(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void>;
+  /** Unplug; succeeds when the sandbox namespace is already gone. */
+  leave(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void>;
+  /** Re-create what the records say must exist (after a reboot or a flush). */
+  restore?(net: NetworkRecord, eps: EndpointRecord[]): Promise<void>;
+}

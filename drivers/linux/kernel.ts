@@ -1,0 +1,76 @@
+// The one kernel interface. Everything lnetd does to links, addresses, routes
+// and namespaces goes through it, so unit tests can use a fake and benchmarks
+// can count what a join costs. `ns` arguments are netns paths; undefined means
+// the daemon's own namespace.
+
+export interface LinkInfo {
+  index: number;
+  name: string;
+  kind?: string;          // bridge, veth … (from IFLA_INFO_KIND)
+  master?: number;        // ifindex of the bridge a port is enslaved to
+  up: boolean;
+  mtu: number;
+  mac: string;            // aa:bb:cc:dd:ee:ff
+}
+
+export interface AddressInfo {
+  index: number;          // ifindex
+  cidr: string;           // 10.0.0.2/24, fd00::2/64
+  family: 4 | 6;
+}
+
+export interface RouteInfo {
+  family: 4 | 6;
+  dst: string;            // CIDR, or 'default'
+  gateway?: string;
+  index?: number;         // output ifindex
+}
+
+export interface VethSpec {
+  name: string;           // host side, in the daemon's namespace
+  master?: string;        // bridge to enslave the host side to
+  mtu?: number;
+  hairpin?: boolean;      // let traffic leave the port it came in on (port mapping to self)
+  peer: {
+    name: string;         // container side name, created directly in `ns`
+    ns: string;           // netns path
+    mac?: string;
+  };
+}
+
+export interface Kernel {
+  /** New persistent namespace bind-mounted at path, with lo up. */
+  createNetns(path: string): Promise<void>;
+  /** Unmount and remove the namespace file; a missing one is success. */
+  deleteNetns(path: string): Promise<void>;
+  /** True when path is a live network-namespace mount. */
+  isNetns(path: string): Promise<boolean>;
+  /** Bind the daemon's own namespace at path (host networking). */
+  bindOwnNetns(path: string): Promise<void>;
+
+  links(ns?: string): Promise<LinkInfo[]>;
+  link(name: string, ns?: string): Promise<LinkInfo | undefined>;
+  /** Create a bridge, or accept an existing bridge of that name; set up. */
+  ensureBridge(name: string, opts: { mtu?: number; mac?: string }): Promise<LinkInfo>;
+  /** Veth pair with the peer created straight inside its namespace; host side up. */
+  createVeth(spec: VethSpec): Promise<void>;
+  /** Delete a link; a missing one is success. */
+  deleteLink(name: string, ns?: string): Promise<void>;
+  setLinkUp(name: string, ns?: string): Promise<void>;
+
+  /** Add an address (IPv6 without DAD); an existing one is success. */
+  addAddress(ifname: string, cidr: string, ns?: string): Promise<void>;
+  deleteAddress(ifname: string, cidr: string, ns?: string): Promise<void>;
+  addresses(ns?: string): Promise<AddressInfo[]>;
+
+  /** Add a route; an existing one is success. */
+  addRoute(route: { dst: string; gateway?: string; ifname?: string }, ns?: string): Promise<void>;
+  routes(ns?: string): Promise<RouteInfo[]>;
+
+  /** /proc/sys/net/... inside ns, e.g. ('net/ipv4/ip_forward', '1'). */
+  writeSysctl(path: string, value: string, ns?: string): Promise<void>;
+  readSysctl(path: string, ns?: string): Promise<string>;
+
+  /** Release sockets and namespace handles. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "nsutil",
+      "sources": ["nsutil.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,83 @@
+// Record types kept in LevelDB. Every record carries `version` so a later
+// lnetd can migrate what an earlier one wrote.
+
+export const RECORD_VERSION = 1;
+
+/** One address family's slice of a network's IPAM configuration. */
+export interface SubnetRecord {
+  subnet: string;                 // CIDR, canonical (network address), e.g. 172.18.0.0/16
+  gateway: string;                // address of the bridge in this subnet (no prefix)
+  ipRange?: string;               // CIDR inside subnet that endpoints are allocated from
+  aux: Record<string, string>;    // reserved addresses by label (libnetwork's AuxAddresses)
+  cursor?: string;                // last address handed out: allocation continues after it (round robin)
+  pool?: string;                  // default pool the subnet was carved from, when it was not given
+}
+
+export interface NetworkRecord {
+  version: number;
+  id: string;                     // 64 hex
+  name: string;                   // unique among networks
+  type: string;                   // driver type: null, host, bridge
+  created: string;                // ISO time
+  predefined: boolean;            // none/host/bridge: can't be deleted
+  internal: boolean;              // no route out, no NAT
+  enableIpv6: boolean;
+  options: Record<string, string>; // driver options as given (normalised to strings)
+  ipv4?: SubnetRecord;
+  ipv6?: SubnetRecord;
+  driver: Record<string, unknown>; // driver-owned state (bridge name, mtu, firewall layout …)
+}
+
+/** A port a container exposes (seed: exposed_ports). proto: 6 tcp, 17 udp, 132 sctp. */
+export interface PortSpec { proto: number; port: number }
+
+/** A published port (seed: port_mapping). hostPort is the port actually bound. */
+export interface PortBinding {
+  proto: number;
+  port: number;                   // container port
+  hostIp: string;                 // '' = every host address
+  hostPort: number;               // chosen host port (0 never stored once allocated)
+  hostPortEnd: number;            // end of the requested range, 0 = single port
+}
+
+export interface EndpointRecord {
+  version: number;
+  id: string;
+  name: string;                   // unique within its network
+  networkId: string;
+  created: string;
+  exposedPorts: PortSpec[];
+  portMapping: PortBinding[];
+  ipv4?: string;                  // CIDR of the endpoint's address, e.g. 172.18.0.2/16
+  ipv6?: string;
+  mac?: string;
+  service: boolean;               // created through /services (publish)
+  container?: string;             // container id while joined
+  ifname?: string;                // interface name inside the sandbox while joined (eth0 …)
+  driver: Record<string, unknown>; // driver-owned state (host-side veth name …)
+}
+
+export interface SandboxRecord {
+  version: number;
+  containerId: string;
+  key: string;                    // netns path answered to the runtime
+  isDefault: boolean;             // the daemon's own namespace (host network, use_default_sandbox)
+  endpoints: string[];            // endpoint ids in join order; eth<N> follows this order
+  nextIf: number;                 // next N for eth<N>: never reused while the sandbox lives
+  hostName?: string;
+  domainName?: string;
+  hostsPath?: string;
+  resolvConfPath?: string;
+  dns: string[];
+  extraHosts: string[];
+  created: string;
+}
+
+/** Intent written before the first kernel change of an operation (crash safety). */
+export interface JournalRecord {
+  version: number;
+  id: string;
+  op: string;                     // e.g. join, leave, createNetwork
+  started: string;
+  data: Record<string, unknown>;  // what undo/redo needs
+}
