@@ -1,0 +1,75 @@
+// npm run bench: lnetd and its peers side by side in one run, each in a
+// throwaway host namespace, then lnetd's scale, api and memory stages.
+// Everything made is registered in cleanup.ts and removed on any exit.
+
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PREFIX, RUN_ID, cleanupAll, installSignalHandlers, onCleanup, unmountUnder } from './cleanup.js';
+import { type Options, type SystemName, parseOptions, USAGE } from './args.js';
+import { hasBinary } from './proc.js';
+import type { System } from './system.js';
+import { PeerSystem } from './peers/system.js';
+import { LnetdSystem } from './lnetd/system.js';
+import { DAEMON_MAIN } from './lnetd/daemon.js';
+import { CNI_BRIDGE } from './peers/cni.js';
+import { NETAVARK } from './peers/netavark.js';
+import { runRounds } from './runner.js';
+import { scaleAndMemory } from './scale.js';
+import { apiBench } from './api.js';
+import { table, toJson } from './report.js';
+
+const log = (m: string): void => { process.stderr.write(`bench: ${m}\n`); };
+
+const NEEDS: Record<SystemName, string> = { lnetd: DAEMON_MAIN, cni: CNI_BRIDGE, netavark: NETAVARK, iproute2: '/usr/sbin/ip' };
+
+/** Peers whose binary is absent are skipped, loudly; lnetd missing is an error. */
+function available(names: SystemName[]): SystemName[] {
+  return names.filter((s) => {
+    if (s === 'lnetd' && !existsSync(NEEDS.lnetd)) throw new Error(`${NEEDS.lnetd} missing: run npm run build`);
+    if (s !== 'lnetd' && !hasBinary(NEEDS[s])) { log(`SKIP ${s}: ${NEEDS[s]} not installed`); return false; }
+    return true;
+  });
+}
+
+function makeTmp(): string {
+  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${RUN_ID}-`));
+  // Registered first, so it runs last: after daemons stop and namespaces go.
+  onCleanup(`tmp dir ${dir}`, () => { unmountUnder(dir); rmSync(dir, { recursive: true, force: true }); });
+  return dir;
+}
+
+async function bench(o: Options): Promise<void> {
+  const names = available(o.only);
+  const tmp = makeTmp();
+  log(`run ${RUN_ID}: ${names.join(', ')}; n=${o.n}, ${o.rounds} rounds; tmp ${tmp}`);
+  const systems: System[] = names.map((s) => (s === 'lnetd' ? new LnetdSystem(tmp) : new PeerSystem(s, tmp)));
+  for (const s of systems) await s.start();
+  const res = await runRounds(systems, o.n, o.rounds, log);
+  for (const s of systems) await s.stop();
+  const lnetd = names.includes('lnetd');
+  let sm = null;
+  if (lnetd && o.scale > 0) { log(`scale: ${o.scale} attaches`); sm = await scaleAndMemory(tmp, o.scale, log); }
+  let api = null;
+  if (lnetd && o.apiSeconds > 0) { log(`api: ${o.apiSeconds} s per server`); api = await apiBench(tmp, o.apiNetworks, o.connections, o.apiSeconds); }
+  const j = toJson(o.n, res, { scale: sm?.scale ?? null, api, memory: sm?.memory ?? null });
+  process.stdout.write(table(j, res));
+  if (o.json) writeFileSync(o.json, JSON.stringify(j, null, 2) + '\n');
+}
+
+async function main(): Promise<void> {
+  let o: Options;
+  try { o = parseOptions(process.argv.slice(2)); } catch (e) { log(String((e as Error).message)); log(USAGE); process.exit(2); }
+  if (process.getuid?.() !== 0) { log('needs root (namespaces, bridges, firewalls)'); process.exit(2); }
+  installSignalHandlers();
+  try {
+    await bench(o);
+  } catch (e) {
+    log(`FAILED: ${(e as Error).stack ?? String(e)}`);
+    process.exitCode = 1;
+  } finally {
+    cleanupAll();
+  }
+}
+
+await main();

@@ -1,0 +1,16 @@
+// The common face of every system under test, as the round-robin sees it.
+
+export interface Timing { ms: number; nsMs?: number }
+
+export interface ProcCount { perAttach: number; perDetach?: number; method: string }
+
+export interface System {
+  readonly name: string;
+  /** Host namespace, daemon or worker, network: untimed. */
+  start(): Promise<void>;
+  attach(i: number): Promise<Timing>;
+  detach(i: number): Promise<Timing>;
+  /** Processes per attach, measured the best way the system allows. */
+  processes(calibrationIndex: number): Promise<ProcCount>;
+  stop(): Promise<void>;
+}
