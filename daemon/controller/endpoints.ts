@@ -1,0 +1,96 @@
+// Endpoint operations: create (addresses, MAC, host ports) and delete.
+
+import { macFromIpv4 } from '../../drivers/ipam/index.js';
+import type { EndpointRecord, NetworkRecord, PortBinding } from '../../store/records.js';
+import { RECORD_VERSION } from '../../store/records.js';
+import type { BatchOp } from '../../store/store.js';
+import { BadRequest, Conflict } from '../errors.js';
+import type { CreateEndpointReq } from '../http/requests.js';
+import type { PortBindingReq } from '../http/validate.js';
+import { newId, type Controller } from './controller.js';
+import { allocateAddress } from './ipam.js';
+
+/** Host port 0 means "pick one" from the range Docker uses for that. */
+export const EPHEMERAL_PORTS = { first: 49153, last: 65535 };
+
+/** Resolve requested host ports to concrete free ones; 409 names the one taken. */
+export function resolvePorts(c: Controller, reqs: PortBindingReq[]): PortBinding[] {
+  const chosen = new Set<string>();
+  const free = (proto: number, ip: string, port: number) =>
+    !c.state.isHostPortTaken(proto, ip, port) && !chosen.has(`${proto}/${port}`);
+  return reqs.map((r) => {
+    const [lo, hi] = r.hostPort === 0 ? [EPHEMERAL_PORTS.first, EPHEMERAL_PORTS.last] : [r.hostPort, r.hostPortEnd || r.hostPort];
+    for (let port = lo; port <= hi; port++) {
+      if (!free(r.proto, r.hostIp, port)) continue;
+      chosen.add(`${r.proto}/${port}`);
+      return { proto: r.proto, port: r.port, hostIp: r.hostIp, hostPort: port, hostPortEnd: r.hostPortEnd };
+    }
+    const what = lo === hi ? `host port ${lo}` : `every host port from ${lo} to ${hi}`;
+    throw new Conflict(`${what} (proto ${r.proto}${r.hostIp ? `, ${r.hostIp}` : ''}) is already mapped`, 'PORT_IN_USE');
+  });
+}
+
+/** Addresses for the endpoint and the network record with its cursors moved on. */
+function addresses(c: Controller, net: NetworkRecord, req: CreateEndpointReq): { ipv4?: string; ipv6?: string; net: NetworkRecord } {
+  if (!net.ipv4) {
+    if (req.ipv4 || req.ipv6 || req.portMapping.length) throw new BadRequest(`network ${net.name} (${net.type}) has no IPAM: ipv4_address, ipv6_address and port_mapping can't be used`);
+    return { net };
+  }
+  if (req.ipv6 && !net.ipv6) throw new BadRequest(`network ${net.name} has no IPv6: ipv6_address can't be used`);
+  const v4 = allocateAddress(c, net, net.ipv4, req.ipv4);
+  const v6 = net.ipv6 ? allocateAddress(c, net, net.ipv6, req.ipv6) : undefined;
+  return { ipv4: v4.cidr, ipv6: v6?.cidr, net: { ...net, ipv4: v4.rec, ipv6: v6?.rec ?? net.ipv6 } };
+}
+
+export async function createEndpoint(c: Controller, netRef: string, req: CreateEndpointReq): Promise<EndpointRecord> {
+  const netId = c.network(netRef).id;
+  const keys = [`net:${netId}`, ...(req.portMapping.length ? ['ports'] : [])];
+  return c.locks.with(keys, async () => {
+    const net0 = c.network(netId);
+    if (c.state.networkEndpoints(netId).some((e) => e.name === req.name)) {
+      throw new Conflict(`endpoint name ${req.name} is already in use in network ${net0.name}`, 'NAME_IN_USE');
+    }
+    const { ipv4, ipv6, net } = addresses(c, net0, req);
+    const ep: EndpointRecord = {
+      version: RECORD_VERSION,
+      id: newId(),
+      name: req.name,
+      networkId: netId,
+      created: new Date().toISOString(),
+      exposedPorts: req.exposedPorts,
+      portMapping: resolvePorts(c, req.portMapping),
+      ipv4,
+      ipv6,
+      mac: req.mac ?? (ipv4 ? macFromIpv4(ipv4.split('/')[0]) : undefined),
+      service: req.service ?? false,
+      driver: {},
+    };
+    const driver = c.driver(net.type);
+    const clear = await c.intent('createEndpoint', { endpoint: ep });
+    let state: Record<string, unknown>;
+    try {
+      state = await driver.createEndpoint(net, ep);
+    } catch (err) {
+      await c.clearIntent(clear);
+      throw err;
+    }
+    const done = { ...ep, driver: state };
+    const ops: BatchOp[] = [{ type: 'put', kind: 'endpoints', key: done.id, value: done }, clear];
+    if (net !== net0) ops.push({ type: 'put', kind: 'networks', key: net.id, value: net });
+    await c.commit(ops);
+    return done;
+  });
+}
+
+export async function deleteEndpoint(c: Controller, netRef: string, epRef: string): Promise<void> {
+  const net0 = c.network(netRef);
+  const epId = c.endpoint(net0, epRef).id;
+  await c.locks.with([`net:${net0.id}`], async () => {
+    const net = c.network(net0.id);
+    const ep = c.endpoint(net, epId);
+    if (ep.container) throw new Conflict(`endpoint ${ep.name} is joined to container ${ep.container}: leave first`, 'ENDPOINT_IN_USE');
+    const clear = await c.intent('deleteEndpoint', { endpoint: ep });
+    await c.driver(net.type).deleteEndpoint(net, ep);
+    await c.commit([{ type: 'del', kind: 'endpoints', key: ep.id }, clear]);
+  });
+}

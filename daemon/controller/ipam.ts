@@ -1,0 +1,64 @@
+// The controller's side of IPAM: which subnets a new network gets, and which
+// address a new endpoint gets. The pure rules live in drivers/ipam; here we
+// gather what they need (other networks, host addresses and routes).
+
+import type { IpamPool } from '../../drivers/ipam/index.js';
+import { allocate, allocationCidr, overlaps, pickSubnet, validateIpamRequest } from '../../drivers/ipam/index.js';
+import type { NetworkRecord, SubnetRecord } from '../../store/records.js';
+import { BadRequest, Conflict } from '../errors.js';
+import type { IpamReq } from '../http/requests.js';
+import type { Controller } from './controller.js';
+
+export interface IpamConfig {
+  pools4: readonly IpamPool[];
+  pools6: readonly IpamPool[];
+}
+
+const familyOf = (r: IpamReq): 4 | 6 => ((r.subnet ?? r.gateway ?? r.ipRange ?? '').includes(':') ? 6 : 4);
+
+/** Subnets other networks hold, plus the host's own addresses and routes. */
+async function taken(c: Controller): Promise<string[]> {
+  const out: string[] = [];
+  for (const n of c.state.networks.values()) {
+    if (n.ipv4) out.push(n.ipv4.subnet);
+    if (n.ipv6) out.push(n.ipv6.subnet);
+  }
+  for (const a of await c.kernel.addresses()) out.push(a.cidr);
+  for (const r of await c.kernel.routes()) if (r.dst !== 'default') out.push(r.dst);
+  return out;
+}
+
+function fromRequest(req: IpamReq, family: 4 | 6, others: NetworkRecord[]): SubnetRecord {
+  const rec = validateIpamRequest({ subnet: req.subnet, gateway: req.gateway, ip_range: req.ipRange, aux_addresses: req.aux }, family);
+  const clash = others.find((n) => [n.ipv4, n.ipv6].some((s) => s && overlaps(s.subnet, rec.subnet)));
+  if (clash) throw new Conflict(`subnet ${rec.subnet} overlaps network ${clash.name}`, 'POOL_OVERLAP');
+  return rec;
+}
+
+/** IPv4 (and IPv6 when enabled) subnets for a new network: as requested, else from the default pools. */
+export async function networkSubnets(c: Controller, reqs: IpamReq[], enableIpv6: boolean): Promise<{ ipv4: SubnetRecord; ipv6?: SubnetRecord }> {
+  const v4req = reqs.filter((r) => familyOf(r) === 4);
+  const v6req = reqs.filter((r) => familyOf(r) === 6);
+  if (v4req.length > 1 || v6req.length > 1) throw new BadRequest('ipam takes at most one IPv4 and one IPv6 subnet');
+  if (v6req.length && !enableIpv6) throw new BadRequest('an IPv6 ipam entry needs enable_ipv6 (or option com.docker.network.enable_ipv6)');
+  const others = [...c.state.networks.values()];
+  const needPick = !v4req[0]?.subnet || (enableIpv6 && !v6req[0]?.subnet);
+  const busy = needPick ? await taken(c) : [];
+  const subnet = (req: IpamReq | undefined, family: 4 | 6, pools: readonly IpamPool[]): SubnetRecord => {
+    if (req?.subnet) return fromRequest(req, family, others);
+    const picked = pickSubnet(pools, busy);
+    busy.push(picked.subnet);
+    const rec = validateIpamRequest({ subnet: picked.subnet, gateway: req?.gateway, ip_range: req?.ipRange, aux_addresses: req?.aux }, family);
+    return { ...rec, pool: picked.pool };
+  };
+  const ipv4 = subnet(v4req[0], 4, c.ipam.pools4);
+  const ipv6 = enableIpv6 ? subnet(v6req[0], 6, c.ipam.pools6) : undefined;
+  return { ipv4, ipv6 };
+}
+
+/** An address for a new endpoint; returns its CIDR and the subnet record with the cursor moved on. */
+export function allocateAddress(c: Controller, net: NetworkRecord, rec: SubnetRecord, want?: string): { cidr: string; rec: SubnetRecord } {
+  const inUse = c.state.addressesByNetwork.get(net.id) ?? new Set<string>();
+  const a = allocate(rec, inUse, want);
+  return { cidr: allocationCidr(a), rec: a.cursor === undefined ? rec : { ...rec, cursor: a.cursor } };
+}

@@ -1,0 +1,133 @@
+// Join and leave: the sandbox (one network namespace per container, made on
+// its first join, removed with its last leave) and the driver's plumbing.
+
+import { isIP } from 'node:net';
+import type { JoinTarget } from '../../drivers/driver.js';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../../store/records.js';
+import { RECORD_VERSION } from '../../store/records.js';
+import type { BatchOp } from '../../store/store.js';
+import { Conflict, NotFound, wrap } from '../errors.js';
+import type { JoinReq } from '../http/requests.js';
+import type { Controller } from './controller.js';
+import { hostsText, resolvText, writeAtomic } from './sandbox-files.js';
+
+const addr = (cidr?: string) => cidr?.split('/')[0];
+
+/** The sandbox a join will use: the container's existing one, or a new record. */
+function sandboxFor(c: Controller, net: NetworkRecord, req: JoinReq): { sb: SandboxRecord; fresh: boolean } {
+  const isDefault = net.type === 'host' || req.useDefaultSandbox;
+  const existing = c.state.sandboxes.get(req.containerId);
+  if (existing) {
+    if (existing.isDefault !== isDefault) {
+      throw new Conflict(`container ${req.containerId} is ${existing.isDefault ? '' : 'not '}in the host's namespace; it can't join network ${net.name} ${isDefault ? 'there' : 'in its own namespace'}`, 'ALREADY_JOINED');
+    }
+    return { sb: existing, fresh: false };
+  }
+  const key = isDefault ? c.defaultSandboxKey : `${c.netnsDir}/${req.containerId.slice(0, 12)}`;
+  if (!isDefault) {
+    for (const other of c.state.sandboxes.values()) {
+      if (other.key === key) throw new Conflict(`container ${req.containerId} shares its first 12 characters with container ${other.containerId}, whose sandbox is ${key}`, 'ALREADY_JOINED');
+    }
+  }
+  const sb: SandboxRecord = {
+    version: RECORD_VERSION, containerId: req.containerId, key, isDefault, endpoints: [], nextIf: 0,
+    dns: [], extraHosts: [], created: new Date().toISOString(),
+  };
+  return { sb, fresh: true };
+}
+
+/** The first endpoint of the sandbox on a non-internal network with IPv4 sets the default route. */
+function providesGateway(c: Controller, sb: SandboxRecord, net: NetworkRecord): boolean {
+  if (net.internal || !net.ipv4) return false;
+  return !sb.endpoints.some((id) => {
+    const e = c.state.endpoints.get(id);
+    const n = e && c.state.networks.get(e.networkId);
+    return n && !n.internal && n.ipv4;
+  });
+}
+
+async function writeFiles(c: Controller, sb: SandboxRecord, joined: EndpointRecord[]): Promise<void> {
+  const own = joined.flatMap((e) => [addr(e.ipv4), addr(e.ipv6)]).filter((a): a is string => !!a && isIP(a) !== 0);
+  const extra = sb.extraHosts.map((h) => { const [name, address] = h.split(' '); return { address, names: [name] }; });
+  if (sb.hostsPath) await writeAtomic(sb.hostsPath, hostsText(sb, own, extra)).catch((e) => { throw wrap(`write hosts file ${sb.hostsPath}`, e); });
+  if (sb.resolvConfPath) await writeAtomic(sb.resolvConfPath, resolvText(sb)).catch((e) => { throw wrap(`write resolv.conf ${sb.resolvConfPath}`, e); });
+}
+
+function withRequest(sb: SandboxRecord, req: JoinReq): SandboxRecord {
+  return {
+    ...sb,
+    hostName: req.hostName ?? sb.hostName,
+    domainName: req.domainName ?? sb.domainName,
+    hostsPath: req.hostsPath ?? sb.hostsPath,
+    resolvConfPath: req.resolvConfPath ?? sb.resolvConfPath,
+    dns: req.dns.length ? req.dns : sb.dns,
+    extraHosts: req.extraHosts.length ? req.extraHosts.map((h) => `${h.name} ${h.address}`) : sb.extraHosts,
+  };
+}
+
+export async function join(c: Controller, netRef: string, epRef: string, req: JoinReq): Promise<string> {
+  const net0 = c.network(netRef);
+  const epId = c.endpoint(net0, epRef).id;
+  return c.locks.with([`net:${net0.id}`, `ctr:${req.containerId}`], async () => {
+    const net = c.network(net0.id);
+    const ep = c.endpoint(net, epId);
+    if (ep.container) throw new Conflict(`endpoint ${ep.name} is already joined to container ${ep.container}`, 'ALREADY_JOINED');
+    const { sb: sb0, fresh } = sandboxFor(c, net, req);
+    const sb = withRequest(sb0, req);
+    const target: JoinTarget = { containerId: req.containerId, key: sb.key, isDefault: sb.isDefault, ifname: `eth${sb.nextIf}`, gatewayProvider: providesGateway(c, sb, net) };
+    const clear = await c.intent('join', { networkId: net.id, endpointId: ep.id, containerId: req.containerId, key: sb.key, fresh, ifname: target.ifname });
+    c.fault('join:after-intent');
+    const undo: Array<() => Promise<void>> = [];
+    try {
+      if (fresh && !sb.isDefault) {
+        await c.kernel.createNetns(sb.key);
+        undo.push(() => c.kernel.deleteNetns(sb.key));
+      }
+      c.fault('join:after-netns');
+      await c.driver(net.type).join(net, ep, target);
+      undo.push(() => c.driver(net.type).leave(net, ep, target));
+      c.fault('join:after-driver');
+      const joinedEp: EndpointRecord = { ...ep, container: req.containerId, ifname: target.ifname };
+      const joined = [...sb.endpoints.map((id) => c.state.endpoints.get(id)!).filter(Boolean), joinedEp];
+      await writeFiles(c, sb, joined);
+      const nextSb: SandboxRecord = { ...sb, endpoints: [...sb.endpoints, ep.id], nextIf: sb.nextIf + 1 };
+      const ops: BatchOp[] = [
+        { type: 'put', kind: 'endpoints', key: ep.id, value: joinedEp },
+        { type: 'put', kind: 'sandboxes', key: sb.containerId, value: nextSb },
+        clear,
+      ];
+      await c.commit(ops);
+      return sb.key;
+    } catch (err) {
+      for (const step of undo.reverse()) await step().catch((e) => c.log.error({ err: e }, 'undo join'));
+      await c.clearIntent(clear);
+      throw err;
+    }
+  });
+}
+
+export async function leave(c: Controller, netRef: string, epRef: string, containerId: string): Promise<void> {
+  const net0 = c.network(netRef);
+  const epId = c.endpoint(net0, epRef).id;
+  await c.locks.with([`net:${net0.id}`, `ctr:${containerId}`], async () => {
+    const net = c.network(net0.id);
+    const ep = c.endpoint(net, epId);
+    const sb = c.state.sandboxes.get(containerId);
+    if (ep.container !== containerId || !sb) {
+      throw new NotFound(`endpoint ${ep.name} is not joined to container ${containerId.slice(0, 128)}`, 'CONTAINER_NOT_FOUND');
+    }
+    const target: JoinTarget = { containerId, key: sb.key, isDefault: sb.isDefault, ifname: ep.ifname ?? 'eth0', gatewayProvider: false };
+    const last = sb.endpoints.length === 1;
+    const clear = await c.intent('leave', { networkId: net.id, endpointId: ep.id, containerId, key: sb.key, last });
+    c.fault('leave:after-intent');
+    await c.driver(net.type).leave(net, ep, target);
+    c.fault('leave:after-driver');
+    if (last && !sb.isDefault) await c.kernel.deleteNetns(sb.key);
+    c.fault('leave:after-netns');
+    const { container: _c, ifname: _i, ...rest } = ep;
+    const ops: BatchOp[] = [{ type: 'put', kind: 'endpoints', key: ep.id, value: rest }, clear];
+    if (last) ops.push({ type: 'del', kind: 'sandboxes', key: containerId });
+    else ops.push({ type: 'put', kind: 'sandboxes', key: containerId, value: { ...sb, endpoints: sb.endpoints.filter((id) => id !== ep.id) } });
+    await c.commit(ops);
+  });
+}

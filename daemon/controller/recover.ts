@@ -1,0 +1,84 @@
+// Start-up recovery: every intent left in the journal belongs to an operation
+// the daemon did not finish (it crashed, or was killed). Each is finished or
+// undone from what the store says, with idempotent kernel steps.
+
+import type { JoinTarget } from '../../drivers/driver.js';
+import type { EndpointRecord, JournalRecord, NetworkRecord } from '../../store/records.js';
+import type { BatchOp } from '../../store/store.js';
+import type { Controller } from './controller.js';
+
+type Step = (c: Controller, data: Record<string, unknown>) => Promise<BatchOp[]>;
+
+const target = (d: Record<string, unknown>, isDefault: boolean): JoinTarget => ({
+  containerId: String(d.containerId), key: String(d.key), isDefault, ifname: String(d.ifname ?? 'eth0'), gatewayProvider: false,
+});
+
+const steps: Record<string, Step> = {
+  // Not committed: undo. Committed: the intent was cleared in the same batch, so we never get here.
+  async createNetwork(c, d) {
+    const net = d.network as NetworkRecord;
+    if (!c.state.networks.has(net.id)) await c.driver(net.type).deleteNetwork(net);
+    return [];
+  },
+  // Finish the delete: the network had no endpoints when it was asked for.
+  async deleteNetwork(c, d) {
+    const net = d.network as NetworkRecord;
+    if (!c.state.networks.has(net.id)) return [];
+    await c.driver(net.type).deleteNetwork(c.state.networks.get(net.id)!);
+    return [{ type: 'del', kind: 'networks', key: net.id }];
+  },
+  async createEndpoint(c, d) {
+    const ep = d.endpoint as EndpointRecord;
+    const net = c.state.networks.get(ep.networkId);
+    if (net && !c.state.endpoints.has(ep.id)) await c.driver(net.type).deleteEndpoint(net, ep);
+    return [];
+  },
+  async deleteEndpoint(c, d) {
+    const ep = c.state.endpoints.get((d.endpoint as EndpointRecord).id);
+    const net = ep && c.state.networks.get(ep.networkId);
+    if (!ep || !net || ep.container) return [];
+    await c.driver(net.type).deleteEndpoint(net, ep);
+    return [{ type: 'del', kind: 'endpoints', key: ep.id }];
+  },
+  // A join that did not commit is undone: its veth, and its sandbox if the join made it.
+  async join(c, d) {
+    const ep = c.state.endpoints.get(String(d.endpointId));
+    const net = c.state.networks.get(String(d.networkId));
+    if (!ep || !net || ep.container === d.containerId) return [];
+    const sb = c.state.sandboxes.get(String(d.containerId));
+    await c.driver(net.type).leave(net, ep, target(d, sb?.isDefault ?? false));
+    if (d.fresh && !sb && d.key !== c.defaultSandboxKey) await c.kernel.deleteNetns(String(d.key));
+    return [];
+  },
+  // A leave that did not commit is finished: the runtime asked for it.
+  async leave(c, d) {
+    const ep = c.state.endpoints.get(String(d.endpointId));
+    const net = c.state.networks.get(String(d.networkId));
+    const sb = c.state.sandboxes.get(String(d.containerId));
+    if (!ep || !net || !sb || ep.container !== d.containerId) return [];
+    await c.driver(net.type).leave(net, ep, target(d, sb.isDefault));
+    const last = sb.endpoints.length <= 1;
+    if (last && !sb.isDefault) await c.kernel.deleteNetns(sb.key);
+    const { container: _c, ifname: _i, ...rest } = ep;
+    const ops: BatchOp[] = [{ type: 'put', kind: 'endpoints', key: ep.id, value: rest }];
+    ops.push(last ? { type: 'del', kind: 'sandboxes', key: sb.containerId } : { type: 'put', kind: 'sandboxes', key: sb.containerId, value: { ...sb, endpoints: sb.endpoints.filter((id) => id !== ep.id) } });
+    return ops;
+  },
+};
+
+export async function recoverJournal(c: Controller): Promise<number> {
+  const intents = await c.store.entries<JournalRecord>('journal');
+  for (const [key, rec] of intents) {
+    const step = steps[rec.op];
+    let ops: BatchOp[] = [];
+    try {
+      if (step) ops = await step(c, rec.data);
+      else c.log.warn({ op: rec.op }, 'journal: unknown operation, dropped');
+    } catch (err) {
+      c.log.error({ err, op: rec.op, key }, 'journal: recovery step failed; dropping the intent, reconcile cleans up');
+    }
+    await c.commit([...ops, { type: 'del', kind: 'journal', key }]);
+    c.log.info({ op: rec.op, key }, 'journal: recovered unfinished operation');
+  }
+  return intents.length;
+}

@@ -1,0 +1,36 @@
+// /etc/hosts and /etc/resolv.conf for a sandbox, written atomically (a
+// temporary file renamed over the target) so a container never reads half.
+
+import { rename, writeFile, unlink } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import type { SandboxRecord } from '../../store/records.js';
+
+export interface HostEntry { address: string; names: string[] }
+
+export function hostsText(sb: SandboxRecord, own: string[], extra: HostEntry[]): string {
+  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
+  if (sb.hostName) {
+    const names = sb.domainName ? [`${sb.hostName}.${sb.domainName}`, sb.hostName] : [sb.hostName];
+    for (const a of own) lines.push(`${a}\t${names.join(' ')}`);
+  }
+  for (const e of extra) lines.push(`${e.address}\t${e.names.join(' ')}`);
+  return lines.join('\n') + '\n';
+}
+
+export function resolvText(sb: SandboxRecord): string {
+  const lines: string[] = [];
+  if (sb.domainName) lines.push(`search ${sb.domainName}`);
+  for (const d of sb.dns) lines.push(`nameserver ${d}`);
+  return lines.join('\n') + '\n';
+}
+
+export async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.lnetd-${process.pid}-${Date.now()}`);
+  try {
+    await writeFile(tmp, text, { mode: 0o644 });
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,96 @@
+// The in-memory index that serves reads. It changes only through `apply`,
+// called with the very operations a store batch just committed, so it can't
+// drift from the store.
+
+import type { BatchOp, Store } from '../../store/store.js';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../../store/records.js';
+
+const addrOf = (cidr?: string) => (cidr ? cidr.split('/')[0] : undefined);
+const portKey = (proto: number, hostIp: string, port: number) => `${proto}/${hostIp}/${port}`;
+
+export class State {
+  readonly networks = new Map<string, NetworkRecord>();
+  readonly networkByName = new Map<string, string>();
+  readonly endpoints = new Map<string, EndpointRecord>();
+  /** Endpoint ids per network, in creation order. */
+  readonly endpointsByNetwork = new Map<string, Set<string>>();
+  readonly sandboxes = new Map<string, SandboxRecord>();
+  /** Addresses in use per network (endpoint addresses; gateway/aux are IPAM's). */
+  readonly addressesByNetwork = new Map<string, Set<string>>();
+  /** Host ports bound by port mappings: "proto/hostIp/port" → endpoint id. */
+  readonly hostPorts = new Map<string, string>();
+
+  async load(store: Store): Promise<void> {
+    for (const [, n] of await store.entries<NetworkRecord>('networks')) this.putNetwork(n);
+    for (const [, e] of await store.entries<EndpointRecord>('endpoints')) this.putEndpoint(e);
+    for (const [, s] of await store.entries<SandboxRecord>('sandboxes')) this.sandboxes.set(s.containerId, s);
+  }
+
+  apply(ops: BatchOp[]): void {
+    for (const op of ops) {
+      if (op.kind === 'networks') op.type === 'put' ? this.putNetwork(op.value as NetworkRecord) : this.delNetwork(op.key);
+      else if (op.kind === 'endpoints') op.type === 'put' ? this.putEndpoint(op.value as EndpointRecord) : this.delEndpoint(op.key);
+      else if (op.kind === 'sandboxes') {
+        if (op.type === 'put') this.sandboxes.set(op.key, op.value as SandboxRecord);
+        else this.sandboxes.delete(op.key);
+      }
+    }
+  }
+
+  networkEndpoints(networkId: string): EndpointRecord[] {
+    const ids = this.endpointsByNetwork.get(networkId) ?? new Set<string>();
+    return [...ids].map((id) => this.endpoints.get(id)!).filter(Boolean);
+  }
+
+  isHostPortTaken(proto: number, hostIp: string, port: number): boolean {
+    // A port bound on every address clashes with any specific address and back.
+    if (this.hostPorts.has(portKey(proto, hostIp, port))) return true;
+    if (hostIp === '') {
+      for (const key of this.hostPorts.keys()) if (key.startsWith(`${proto}/`) && key.endsWith(`/${port}`)) return true;
+      return false;
+    }
+    return this.hostPorts.has(portKey(proto, '', port));
+  }
+
+  private putNetwork(n: NetworkRecord): void {
+    const old = this.networks.get(n.id);
+    if (old && old.name !== n.name) this.networkByName.delete(old.name);
+    this.networks.set(n.id, n);
+    this.networkByName.set(n.name, n.id);
+    if (!this.endpointsByNetwork.has(n.id)) this.endpointsByNetwork.set(n.id, new Set());
+    if (!this.addressesByNetwork.has(n.id)) this.addressesByNetwork.set(n.id, new Set());
+  }
+
+  private delNetwork(id: string): void {
+    const n = this.networks.get(id);
+    if (!n) return;
+    this.networks.delete(id);
+    if (this.networkByName.get(n.name) === id) this.networkByName.delete(n.name);
+    this.endpointsByNetwork.delete(id);
+    this.addressesByNetwork.delete(id);
+  }
+
+  private putEndpoint(e: EndpointRecord): void {
+    this.delEndpoint(e.id);
+    this.endpoints.set(e.id, e);
+    if (!this.endpointsByNetwork.has(e.networkId)) this.endpointsByNetwork.set(e.networkId, new Set());
+    this.endpointsByNetwork.get(e.networkId)!.add(e.id);
+    const addrs = this.addressesByNetwork.get(e.networkId) ?? new Set<string>();
+    this.addressesByNetwork.set(e.networkId, addrs);
+    for (const a of [addrOf(e.ipv4), addrOf(e.ipv6)]) if (a) addrs.add(a);
+    for (const p of e.portMapping) this.hostPorts.set(portKey(p.proto, p.hostIp, p.hostPort), e.id);
+  }
+
+  private delEndpoint(id: string): void {
+    const e = this.endpoints.get(id);
+    if (!e) return;
+    this.endpoints.delete(id);
+    this.endpointsByNetwork.get(e.networkId)?.delete(id);
+    const addrs = this.addressesByNetwork.get(e.networkId);
+    for (const a of [addrOf(e.ipv4), addrOf(e.ipv6)]) if (a) addrs?.delete(a);
+    for (const p of e.portMapping) {
+      const key = portKey(p.proto, p.hostIp, p.hostPort);
+      if (this.hostPorts.get(key) === id) this.hostPorts.delete(key);
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// Assembly: store, kernel, firewall, drivers and controller, and the start-up
+// sequence (recover the journal, bind the default sandbox, restore networks,
+// make the predefined ones).
+
+import { mkdir } from 'node:fs/promises';
+import { DEFAULT_POOLS_V4, DEFAULT_POOLS_V6, parseDefaultPools } from '../drivers/ipam/index.js';
+import type { Driver, DriverContext } from '../drivers/driver.js';
+import { NullDriver } from '../drivers/null/null.js';
+import { HostDriver } from '../drivers/host/host.js';
+import { BridgeDriver } from '../drivers/bridge/bridge.js';
+import type { Kernel } from '../drivers/linux/kernel.js';
+import type { Firewall } from '../drivers/linux/firewall.js';
+import type { Store } from '../store/store.js';
+import { Controller, type Logger } from './controller/controller.js';
+import { ensurePredefined } from './controller/networks.js';
+import { recoverJournal } from './controller/recover.js';
+import type { Config } from './config.js';
+
+export interface Parts {
+  store: Store;
+  kernel: Kernel;
+  firewall: Firewall;
+  log: Logger;
+  fault?: (step: string) => void;
+}
+
+export function drivers(ctx: DriverContext): Driver[] {
+  return [new NullDriver(), new HostDriver(), new BridgeDriver(ctx)];
+}
+
+export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAddressPools' | 'defaultAddressPools6'>, parts: Parts): Promise<Controller> {
+  await mkdir(cfg.netnsDir, { recursive: true, mode: 0o755 });
+  const ctx: DriverContext = { kernel: parts.kernel, firewall: parts.firewall, netnsDir: cfg.netnsDir };
+  const ipam = {
+    pools4: cfg.defaultAddressPools ? parseDefaultPools(cfg.defaultAddressPools) : DEFAULT_POOLS_V4,
+    pools6: cfg.defaultAddressPools6 ? parseDefaultPools(cfg.defaultAddressPools6) : DEFAULT_POOLS_V6,
+  };
+  const c = new Controller({ store: parts.store, drivers: drivers(ctx), ctx, ipam, log: parts.log, fault: parts.fault });
+  await c.state.load(parts.store);
+  await parts.firewall.init();
+  await recoverJournal(c);
+  if (!(await parts.kernel.isNetns(c.defaultSandboxKey))) await parts.kernel.bindOwnNetns(c.defaultSandboxKey);
+  await restoreNetworks(c);
+  await ensurePredefined(c);
+  return c;
+}
+
+/** After a reboot or a flush the records outlive the kernel state: re-create it. */
+async function restoreNetworks(c: Controller): Promise<void> {
+  for (const net of c.state.networks.values()) {
+    const driver = c.drivers.get(net.type);
+    if (!driver?.restore) continue;
+    try {
+      await driver.restore(net, c.state.networkEndpoints(net.id));
+    } catch (err) {
+      c.log.error({ err, network: net.name }, 'restore network failed');
+    }
+  }
+}

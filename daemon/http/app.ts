@@ -1,0 +1,52 @@
+// The Koa application: request log, error mapping, body parsing, routes.
+// Errors become {"message", "code"} with the status their type carries;
+// anything untyped is our fault: a 500 with the details in the log only.
+
+import Koa from 'koa';
+import { bodyParser } from '@koa/bodyparser';
+import type { Controller, Logger } from '../controller/controller.js';
+import { LnetdError } from '../errors.js';
+import { routes } from './routes.js';
+
+export const BODY_LIMIT = '1mb';
+
+interface HttpishError { status?: number; statusCode?: number; type?: string; expose?: boolean; message?: string }
+
+function toReply(err: unknown, log: Logger, ctx: Koa.Context): { status: number; message: string; code: string } {
+  if (err instanceof LnetdError) return { status: err.status, message: err.message, code: err.code };
+  const e = err as HttpishError;
+  const status = e?.status ?? e?.statusCode;
+  if (status === 413 || e?.type === 'entity.too.large') return { status: 413, message: `request body is larger than ${BODY_LIMIT}`, code: 'BODY_TOO_LARGE' };
+  if (e?.type === 'entity.parse.failed' || (status === 400 && e?.expose)) return { status: 400, message: `request body is not valid JSON: ${e.message ?? ''}`.trim(), code: 'INVALID_JSON' };
+  if (status && status >= 400 && status < 500 && e?.expose) return { status, message: e.message ?? 'bad request', code: 'BAD_REQUEST' };
+  log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
+  return { status: 500, message: `internal error: ${e?.message ?? String(err)}`, code: 'INTERNAL' };
+}
+
+export function createApp(c: Controller, log: Logger & { debug?: (o: object, m?: string) => void }, extra: Parameters<typeof routes>[1]): Koa {
+  const app = new Koa();
+  app.silent = true;
+  app.use(async (ctx, next) => {
+    const start = process.hrtime.bigint();
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        ctx.status = 404;
+        ctx.body = { message: `no route for ${ctx.method} ${ctx.path.slice(0, 200)}`, code: 'NOT_FOUND' };
+      } else if (ctx.status === 405) {
+        ctx.body = { message: `method ${ctx.method} is not allowed on ${ctx.path.slice(0, 200)}`, code: 'BAD_REQUEST' };
+      }
+    } catch (err) {
+      const r = toReply(err, log, ctx);
+      ctx.status = r.status;
+      ctx.body = { message: r.message, code: r.code };
+    }
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 1000) / 1000 }, 'request');
+  });
+  app.use(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: BODY_LIMIT, encoding: 'utf-8' }));
+  const router = routes(c, extra);
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

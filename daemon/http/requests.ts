@@ -1,0 +1,166 @@
+// One parser per request body of the seed API. Each returns a typed request
+// or throws BadRequest naming the field.
+
+import { isIP, isIPv4 } from 'node:net';
+import { BadRequest } from '../errors.js';
+import type { PortSpec } from '../../store/records.js';
+import {
+  arr, asObject, bool, CONTAINER_ID_RE, ENDPOINT_NAME_RE, exposedPorts, NAME_RE, portMapping, str, stringMap,
+  type PortBindingReq,
+} from './validate.js';
+
+export interface IpamReq { subnet?: string; gateway?: string; ipRange?: string; aux: Record<string, string> }
+
+export interface CreateNetworkReq {
+  name: string;
+  networkType: string;
+  options: Record<string, unknown>;
+  ipam: IpamReq[];
+  enableIpv6?: boolean;
+  internal?: boolean;
+}
+
+export interface CreateEndpointReq {
+  name: string;
+  exposedPorts: PortSpec[];
+  portMapping: PortBindingReq[];
+  ipv4?: string;
+  ipv6?: string;
+  mac?: string;
+  service?: boolean;
+}
+
+export interface JoinReq {
+  containerId: string;
+  hostName?: string;
+  domainName?: string;
+  hostsPath?: string;
+  resolvConfPath?: string;
+  dns: string[];
+  extraHosts: Array<{ name: string; address: string }>;
+  useDefaultSandbox: boolean;
+}
+
+export interface PublishReq extends CreateEndpointReq { networkName: string }
+
+const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+const DOMAIN_RE = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?$/;
+const MAC_RE = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
+
+function ipamEntry(raw: unknown, field: string): IpamReq {
+  const o = asObject(raw, field);
+  const cidr = (k: string) => str(o, k, { max: 64 });
+  return { subnet: cidr('subnet') ?? cidr('Subnet'), gateway: cidr('gateway') ?? cidr('Gateway'), ipRange: cidr('ip_range') ?? cidr('IPRange'), aux: { ...stringMap(o, 'aux_addresses'), ...stringMap(o, 'AuxiliaryAddresses') } };
+}
+
+/** ipam: {subnet, gateway, ip_range, aux_addresses} or Docker's {config: [...]} with one entry per family. */
+function ipamReqs(body: Record<string, unknown>): IpamReq[] {
+  const raw = body.ipam;
+  if (raw === undefined || raw === null) return [];
+  const o = asObject(raw, 'ipam');
+  if (o.config !== undefined && o.config !== null) {
+    const list = arr(o, 'config').map((c, i) => ipamEntry(c, `ipam.config[${i}]`));
+    if (list.length > 2) throw new BadRequest('ipam.config takes at most one IPv4 and one IPv6 entry');
+    return list;
+  }
+  return [ipamEntry(o, 'ipam')];
+}
+
+export function parseCreateNetwork(body: unknown): CreateNetworkReq {
+  const o = asObject(body);
+  const options = o.options === undefined || o.options === null ? {} : asObject(o.options, 'options');
+  return {
+    name: str(o, 'name', { required: true, re: NAME_RE, hint: 'use 1-64 letters, digits, "_", "." or "-", starting with a letter or digit' })!,
+    networkType: str(o, 'network_type', { max: 64 }) ?? '',
+    options,
+    ipam: ipamReqs(o),
+    enableIpv6: bool(o, 'enable_ipv6'),
+    internal: bool(o, 'internal'),
+  };
+}
+
+export function parseCreateEndpoint(body: unknown): CreateEndpointReq {
+  const o = asObject(body);
+  const ipv4 = str(o, 'ipv4_address', { max: 64 });
+  if (ipv4 !== undefined && !isIPv4(ipv4)) throw new BadRequest('ipv4_address must be an IPv4 address');
+  const ipv6 = str(o, 'ipv6_address', { max: 64 });
+  if (ipv6 !== undefined && isIP(ipv6) !== 6) throw new BadRequest('ipv6_address must be an IPv6 address');
+  return {
+    name: str(o, 'name', { required: true, re: ENDPOINT_NAME_RE, hint: 'use 1-64 letters, digits, "_", "." or "-" (an optional leading "/")' })!,
+    exposedPorts: exposedPorts(o),
+    portMapping: portMapping(o, (s) => isIP(s) !== 0),
+    ipv4,
+    ipv6,
+    mac: str(o, 'mac_address', { re: MAC_RE, hint: 'use aa:bb:cc:dd:ee:ff' })?.toLowerCase(),
+  };
+}
+
+function dnsList(o: Record<string, unknown>): string[] {
+  return arr(o, 'dns').map((d, i) => {
+    if (typeof d !== 'string' || isIP(d) === 0) throw new BadRequest(`dns[${i}] must be an IP address`);
+    return d;
+  });
+}
+
+/** extra_hosts as Docker's "name:address" strings or libnetwork's {name, address}. */
+function extraHosts(o: Record<string, unknown>): Array<{ name: string; address: string }> {
+  return arr(o, 'extra_hosts').map((h, i) => {
+    let name: unknown;
+    let address: unknown;
+    if (typeof h === 'string') {
+      const at = h.indexOf(':');
+      [name, address] = at < 0 ? [h, ''] : [h.slice(0, at), h.slice(at + 1)];
+    } else {
+      const e = asObject(h, `extra_hosts[${i}]`);
+      name = e.name;
+      address = e.address;
+    }
+    if (typeof name !== 'string' || !DOMAIN_RE.test(name)) throw new BadRequest(`extra_hosts[${i}] needs a host name`);
+    if (typeof address !== 'string' || isIP(address) === 0) throw new BadRequest(`extra_hosts[${i}] needs an IP address`);
+    return { name, address };
+  });
+}
+
+/** hosts_path / resolv_conf_path: absolute, normalised paths of files we may write. */
+function filePath(o: Record<string, unknown>, field: string): string | undefined {
+  const p = str(o, field, { max: 4096 });
+  if (p === undefined) return undefined;
+  if (!p.startsWith('/') || p.endsWith('/') || p.split('/').some((seg) => seg === '..' || seg === '.') || p.includes('\0')) {
+    throw new BadRequest(`${field} must be an absolute file path without "." or ".." parts`);
+  }
+  return p;
+}
+
+export function parseJoin(body: unknown): JoinReq {
+  const o = asObject(body);
+  const parent = o.parent_updates;
+  if (parent !== undefined && parent !== null && !Array.isArray(parent)) throw new BadRequest('parent_updates must be an array or null');
+  return {
+    containerId: str(o, 'container_id', { required: true, re: CONTAINER_ID_RE, hint: 'use 1-128 letters, digits, "_", "." or "-"' })!,
+    hostName: str(o, 'host_name', { re: HOSTNAME_RE, hint: 'use a DNS label' }),
+    domainName: str(o, 'domain_name', { re: DOMAIN_RE, hint: 'use a DNS name' }),
+    hostsPath: filePath(o, 'hosts_path'),
+    resolvConfPath: filePath(o, 'resolv_conf_path'),
+    dns: dnsList(o),
+    extraHosts: extraHosts(o),
+    useDefaultSandbox: bool(o, 'use_default_sandbox') ?? false,
+  };
+}
+
+export function parsePublish(body: unknown): PublishReq {
+  const o = asObject(body);
+  const networkName = str(o, 'network_name', { required: true, max: 64 })!;
+  return { ...parseCreateEndpoint(o), networkName, service: true };
+}
+
+/** List filters: only the ones a route supports; anything else is a 400. */
+export function parseFilters(query: Record<string, unknown>, allowed: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(query)) {
+    if (!allowed.includes(k)) throw new BadRequest(`unsupported filter "${k.slice(0, 64)}": use ${allowed.join(', ')}`, 'UNSUPPORTED_FILTER');
+    if (typeof v !== 'string') throw new BadRequest(`filter ${k} must be given once`);
+    if (v.length > 256) throw new BadRequest(`filter ${k} is longer than 256 bytes`);
+    out[k] = v;
+  }
+  return out;
+}

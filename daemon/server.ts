@@ -1,0 +1,70 @@
+// Listeners: the unix socket (or one handed over by systemd socket
+// activation), optional loopback TCP; graceful close.
+
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { dirname } from 'node:path';
+import http from 'node:http';
+import type Koa from 'koa';
+
+/** systemd socket activation: LISTEN_PID is us and LISTEN_FDS ≥ 1 → fd 3. */
+export function activatedFd(env: NodeJS.ProcessEnv): number | undefined {
+  if (env.LISTEN_PID !== String(process.pid)) return undefined;
+  const n = Number(env.LISTEN_FDS ?? 0);
+  return n >= 1 ? 3 : undefined;
+}
+
+/** A socket file nobody answers on is a leftover from a crash; a live one means another daemon. */
+async function claimSocketPath(path: string): Promise<void> {
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = createConnection(path);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`another daemon is already listening on ${path}`);
+  await unlink(path).catch((err) => { if (err.code !== 'ENOENT') throw err; });
+}
+
+function listen(server: http.Server, arg: object): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(arg, () => { server.off('error', reject); resolve(); });
+  });
+}
+
+export interface Listeners { servers: http.Server[]; describe: string[] }
+
+export async function startListeners(app: Koa, opts: { socket: string; tcp?: { host: string; port: number }; env: NodeJS.ProcessEnv }): Promise<Listeners> {
+  const out: Listeners = { servers: [], describe: [] };
+  const make = () => {
+    const s = http.createServer(app.callback());
+    s.keepAliveTimeout = 30_000;
+    out.servers.push(s);
+    return s;
+  };
+  const fd = activatedFd(opts.env);
+  if (fd !== undefined) {
+    await listen(make(), { fd });
+    out.describe.push(`fd ${fd} (systemd socket activation)`);
+  } else {
+    await mkdir(dirname(opts.socket), { recursive: true, mode: 0o755 });
+    await claimSocketPath(opts.socket);
+    await listen(make(), { path: opts.socket });
+    await chmod(opts.socket, 0o660);
+    out.describe.push(`unix:${opts.socket}`);
+  }
+  if (opts.tcp) {
+    await listen(make(), { host: opts.tcp.host, port: opts.tcp.port });
+    out.describe.push(`tcp:${opts.tcp.host}:${opts.tcp.port}`);
+  }
+  return out;
+}
+
+/** Stop accepting, let in-flight requests finish (up to graceMs), then close everything. */
+export async function closeListeners(l: Listeners, graceMs = 10_000): Promise<void> {
+  await Promise.all(l.servers.map((s) => new Promise<void>((resolve) => {
+    const timer = setTimeout(() => s.closeAllConnections(), graceMs);
+    s.close(() => { clearTimeout(timer); resolve(); });
+    s.closeIdleConnections();
+  })));
+}

@@ -1,0 +1,13 @@
+// Option maps arrive as JSON; drivers keep them as strings on the record.
+
+import { BadRequest } from '../daemon/errors.js';
+
+export function normaliseOptions(raw: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v === 'string') out[k] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+    else throw new BadRequest(`options.${k.slice(0, 64)} must be a string, number or boolean`);
+  }
+  return out;
+}

@@ -1,0 +1,110 @@
+// Runs the built daemon the way a runtime meets it: a separate process, over
+// its unix socket. It lives in a throwaway "host" network namespace of its
+// own (no route out), with its own socket, data dir and netns dir; `cleanup`
+// removes all of it, also after a failure or a kill -9.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export const ROOT = resolve(new URL('.', import.meta.url).pathname, '../../..');
+const MAIN = join(ROOT, 'dist/daemon/main.js');
+
+export interface Reply { status: number; text: string; json: any; headers: http.IncomingHttpHeaders }
+
+export function request(socketPath: string, method: string, path: string, body?: unknown, raw?: string | Buffer): Promise<Reply> {
+  return new Promise((resolvePromise, reject) => {
+    const payload = raw ?? (body === undefined ? undefined : JSON.stringify(body));
+    const req = http.request({ socketPath, method, path, headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let json: unknown;
+        try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+        resolvePromise({ status: res.statusCode ?? 0, text, json, headers: res.headers });
+      });
+    });
+    req.on('error', reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+/** Every mount point below dir, deepest first. */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m && (m === dir || m.startsWith(dir + '/'))).sort().reverse();
+}
+
+export class TestDaemon {
+  readonly name = `lnetd-test-${randomBytes(4).toString('hex')}`;
+  readonly nsPath = `/run/netns/${this.name}`;
+  readonly dir = mkdtempSync(join(tmpdir(), 'lnetd-test-'));
+  readonly socket = join(this.dir, 'lnetd.sock');
+  readonly dataDir = join(this.dir, 'data');
+  readonly netnsDir = join(this.dir, 'netns');
+  proc?: ChildProcess;
+  stderr = '';
+  private exitHook = () => this.cleanupSync();
+
+  constructor(readonly extraArgs: string[] = [], readonly env: NodeJS.ProcessEnv = {}) {
+    const r = spawnSync('ip', ['netns', 'add', this.name]);
+    if (r.status !== 0) throw new Error(`ip netns add ${this.name}: ${r.stderr}`);
+    spawnSync('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']);
+    process.on('exit', this.exitHook);
+  }
+
+  /** Start (or restart) the daemon and wait until it answers /_ping. */
+  async start(args: string[] = []): Promise<void> {
+    this.stderr = '';
+    const argv = ['--net=' + this.nsPath, process.execPath, MAIN, '--socket', this.socket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--log-level', 'warn', ...this.extraArgs, ...args];
+    const proc = spawn('nsenter', argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.env } });
+    this.proc = proc;
+    proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null) throw new Error(`lnetd exited ${proc.exitCode}: ${this.stderr}`);
+      try {
+        const r = await request(this.socket, 'GET', '/_ping');
+        if (r.status === 200) return;
+      } catch { /* not listening yet */ }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`lnetd did not answer within 15 s: ${this.stderr}`);
+  }
+
+  req(method: string, path: string, body?: unknown): Promise<Reply> {
+    return request(this.socket, method, path, body);
+  }
+
+  /** SIGTERM (graceful) or SIGKILL, and wait for the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return p?.exitCode ?? null;
+    const done = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    p.kill(signal);
+    return done;
+  }
+
+  /** Run a command inside the test host namespace (argument array, no shell). */
+  exec(argv: string[]): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync('nsenter', ['--net=' + this.nsPath, ...argv], { encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  async cleanup(): Promise<void> {
+    await this.stop('SIGKILL').catch(() => undefined);
+    this.cleanupSync();
+  }
+
+  private cleanupSync(): void {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+    for (const m of mountsUnder(this.dir)) spawnSync('umount', ['-l', m]);
+    rmSync(this.dir, { recursive: true, force: true });
+    spawnSync('ip', ['netns', 'del', this.name]);
+    process.off('exit', this.exitHook);
+  }
+}
