@@ -10,7 +10,8 @@ import { alive, onCleanup, stopPid, unmountUnder } from '../cleanup.js';
 import { LnetdClient } from './client.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-export const DAEMON_MAIN = join(REPO_ROOT, 'dist/daemon/main.js');
+/** LNETD_BENCH_DAEMON points at another build of the daemon, to compare two. */
+export const DAEMON_MAIN = process.env.LNETD_BENCH_DAEMON ?? join(REPO_ROOT, 'dist/daemon/main.js');
 
 /** Pools big enough for the api stage's 100 networks and the scale stage's
  * 1,000 endpoints on one network. */

@@ -1,0 +1,80 @@
+// The benchmark in --smoke mode (n=3, tiny scale/api/memory), so the harness
+// can't rot: every field of the JSON is there with sane numbers, and the run
+// leaves nothing behind (namespaces, mounts, tmp dirs, processes).
+// A timing check this is not: numbers only have to be positive and ordered.
+
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+t.setTimeout(90_000);
+
+const MAIN = fileURLToPath(new URL('../../scripts/bench/main.js', import.meta.url));
+const PREFIX = 'lnetd-bench-';
+const PEER_BINARIES: Record<string, string> = { cni: '/usr/lib/cni/bridge', netavark: '/usr/lib/podman/netavark' };
+
+interface Leftovers { netns: string[]; tmp: string[]; mounts: string[]; pids: string[] }
+
+function snapshot(): Leftovers {
+  const list = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith(PREFIX)) : []);
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((p) => p.includes(PREFIX));
+  const pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid).filter((p) => {
+    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(PREFIX); } catch { return false; }
+  });
+  return { netns: list('/run/netns'), tmp: list(tmpdir()), mounts, pids };
+}
+
+const added = (before: string[], after: string[]): string[] => after.filter((x) => !before.includes(x));
+
+const positive = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x) && x > 0;
+
+if (process.getuid?.() !== 0) {
+  t.plan(0, 'bench smoke needs root (it makes network namespaces)');
+} else {
+  const systems = ['lnetd', 'iproute2'];
+  for (const [name, bin] of Object.entries(PEER_BINARIES)) {
+    if (existsSync(bin)) systems.push(name);
+    else t.comment(`skipping ${name}: ${bin} is not installed`);
+  }
+  const jsonFile = join(tmpdir(), `bench-smoke-${process.pid}.json`);
+  t.teardown(() => rmSync(jsonFile, { force: true }));
+  const before = snapshot();
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [MAIN, '--smoke', '--json', jsonFile, '--only', systems.join(',')], { encoding: 'utf8', timeout: 55_000 });
+  t.equal(r.status, 0, 'bench --smoke exits 0', { stderr: r.stderr?.slice(-3000) });
+  t.ok(Date.now() - started < 55_000, 'finishes in under a minute');
+
+  t.test('JSON has every field with sane numbers', async (t) => {
+    const j = JSON.parse(readFileSync(jsonFile, 'utf8'));
+    t.ok(!Number.isNaN(Date.parse(j.date)), 'date');
+    t.type(j.machine, 'string');
+    t.equal(j.n, 3);
+    for (const name of systems) {
+      const s = j.systems[name];
+      t.ok(s, `systems.${name}`);
+      for (const k of ['attach', 'detach']) {
+        t.ok(positive(s[k].median_ms), `${name}.${k}.median_ms > 0: ${s[k].median_ms}`);
+        t.ok(s[k].p95_ms >= s[k].median_ms, `${name}.${k}.p95_ms >= median`);
+      }
+      // lnetd may well start no process at all per attach; a peer always does.
+      if (name === 'lnetd') t.ok(s.processes_per_attach >= 0, 'lnetd.processes_per_attach >= 0');
+      else t.ok(positive(s.processes_per_attach), `${name}.processes_per_attach > 0: ${s.processes_per_attach}`);
+    }
+    for (const k of ['containers', 'total_s', 'first100_median_ms', 'last100_median_ms']) t.ok(positive(j.scale[k]), `scale.${k} > 0: ${j.scale[k]}`);
+    for (const k of ['networks', 'connections', 'lnetd_rps', 'bare_node_rps']) t.ok(positive(j.api[k]), `api.${k} > 0: ${j.api[k]}`);
+    // autocannon's histogram counts whole milliseconds: a fast p99 is a real 0.
+    t.ok(j.api.lnetd_p99_ms >= 0, 'api.lnetd_p99_ms >= 0');
+    for (const k of ['endpoints', 'rss_mb', 'startup_s']) t.ok(positive(j.memory[k]), `memory.${k} > 0: ${j.memory[k]}`);
+  });
+
+  t.test('nothing is left behind', async (t) => {
+    const after = snapshot();
+    t.same(added(before.netns, after.netns), [], 'no lnetd-bench namespaces');
+    t.same(added(before.mounts, after.mounts), [], 'no mounts under its tmp dir');
+    t.same(added(before.tmp, after.tmp), [], 'no tmp dirs');
+    t.same(added(before.pids, after.pids), [], 'no processes');
+  });
+}
