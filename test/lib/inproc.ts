@@ -1,0 +1,51 @@
+// The Koa app in-process on a memory level and the fake kernel and firewall:
+// the unit tier's way to drive the whole API without root.
+
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startController } from '../../daemon/daemon.js';
+import { createApp } from '../../daemon/http/app.js';
+import type { Controller } from '../../daemon/controller/controller.js';
+import { FakeKernel } from '../../drivers/linux/fake.js';
+import { FakeFirewall } from '../../drivers/linux/fake-firewall.js';
+import { openMemoryStore, type LevelStore } from '../../store/level.js';
+import { request, type Reply } from './daemon.js';
+
+export const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export class InProc {
+  readonly dir = mkdtempSync(join(tmpdir(), 'lnetd-unit-'));
+  readonly socket = join(this.dir, 'api.sock');
+  readonly netnsDir = join(this.dir, 'netns');
+  kernel = new FakeKernel();
+  firewall = new FakeFirewall();
+  store!: LevelStore;
+  c!: Controller;
+  private server?: http.Server;
+
+  async start(opts: { store?: LevelStore; fault?: (step: string) => void } = {}): Promise<this> {
+    this.store = opts.store ?? (await openMemoryStore());
+    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24' }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log: quiet, fault: opts.fault });
+    const app = createApp(this.c, quiet, { version: () => ({}), stats: () => ({}) });
+    this.server = http.createServer(app.callback());
+    await new Promise<void>((r) => this.server!.listen(this.socket, r));
+    return this;
+  }
+
+  req(method: string, path: string, body?: unknown): Promise<Reply> {
+    return request(this.socket, method, path, body);
+  }
+
+  /** Stop serving but keep store and kernel, to start a new controller on them. */
+  async stopServing(): Promise<void> {
+    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+  }
+
+  async close(): Promise<void> {
+    await this.stopServing();
+    await this.store.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
