@@ -1,0 +1,151 @@
+// Typed access to our nsutil addon (native/nsutil.c): the namespace syscalls
+// Node has no binding for. Every call is synchronous on the calling thread;
+// setns() moves only that thread, which is why callers must not await between
+// entering a namespace and leaving it.
+
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, statfsSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface NsUtil {
+  unshareNet(): void;
+  setns(fd: number): void;
+  bindMount(src: string, dst: string): void;
+  unmount(path: string): void;
+}
+
+const ADDON = join('native', 'build', 'Release', 'nsutil.node');
+
+/** The repo root: the first ancestor holding the built addon, so this works from
+ *  drivers/linux/ (sources run directly) and from dist/drivers/linux/ alike. */
+function addonPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, ADDON);
+    if (existsSync(candidate)) return candidate;
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`nsutil addon not found above ${fileURLToPath(import.meta.url)}: run scripts/build.sh`);
+    dir = up;
+  }
+}
+
+let loaded: NsUtil | undefined;
+function addon(): NsUtil {
+  loaded ??= createRequire(import.meta.url)(addonPath()) as NsUtil;
+  return loaded;
+}
+
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
+
+/** The addon names only a few errno codes; recover the rest from `errno` so
+ *  callers can test `code` (EEXIST, ENOENT …) whatever the failure. */
+function call<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.errno === 'number') e.code = errnoNames.get(e.errno) ?? e.code;
+    throw e;
+  }
+}
+
+/** Move the calling thread into a fresh, empty network namespace. */
+export function unshareNet(): void {
+  call(() => addon().unshareNet());
+}
+
+/** Move the calling thread into the network namespace behind fd. */
+export function setns(fd: number): void {
+  call(() => addon().setns(fd));
+}
+
+/** Bind-mount src on dst (dst must exist). */
+export function bindMount(src: string, dst: string): void {
+  call(() => addon().bindMount(src, dst));
+}
+
+/** Lazy unmount: a namespace still used by a process lives on for it. */
+export function unmount(path: string): void {
+  call(() => addon().unmount(path));
+}
+
+// Namespace files: the synchronous steps around them, shared by everything that
+// mounts or enters a namespace. Node's fs calls here are the *Sync ones on
+// purpose: async ones run on the libuv pool, whose threads never moved.
+
+const SELF = '/proc/thread-self/ns/net';
+const NSFS_MAGIC = 0x6e736673;
+const code = (err: unknown): string | undefined => (err as NodeJS.ErrnoException)?.code;
+
+/** Open the calling thread's own namespace (kept as the way home after setns). */
+export function openOwnNetns(): number {
+  return openSync(SELF, 'r');
+}
+
+/** Run fn inside the namespace behind fd and come home to ownFd, synchronously. */
+export function inNetns<T>(fd: number, ownFd: number, fn: () => T): T {
+  setns(fd);
+  try {
+    return fn();
+  } finally {
+    setns(ownFd);
+  }
+}
+
+/** True when path is a mounted namespace file (nsfs). */
+export function isNetnsPath(path: string): boolean {
+  try {
+    return statfsSync(path).type === NSFS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+function makeMountPoint(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  try {
+    closeSync(openSync(path, 'wx'));
+  } catch (err) {
+    // a leftover empty file (a crash before the mount) is reused; a live namespace is not
+    if (code(err) !== 'EEXIST' || isNetnsPath(path)) throw err;
+  }
+}
+
+/** A fresh namespace bind-mounted at path; `inside` runs in it (e.g. to open
+ *  its socket) before the thread goes home to ownFd. Undone on failure. */
+export function mountNewNetns<T>(path: string, ownFd: number, inside: () => T): T {
+  makeMountPoint(path);
+  try {
+    unshareNet();
+    try {
+      bindMount(SELF, path);
+      return inside();
+    } finally {
+      setns(ownFd);
+    }
+  } catch (err) {
+    try { unmount(path); } catch { /* not mounted */ }
+    try { unlinkSync(path); } catch { /* already gone */ }
+    throw err;
+  }
+}
+
+/** Bind the calling thread's namespace at path. */
+export function mountOwnNetns(path: string): void {
+  makeMountPoint(path);
+  bindMount(SELF, path);
+}
+
+/** Lazy-unmount and remove a namespace file; missing is success. Returns the errors. */
+export function unmountNetns(path: string): unknown[] {
+  const errors: unknown[] = [];
+  try { unmount(path); } catch (err) {
+    if (code(err) !== 'EINVAL' && code(err) !== 'ENOENT') errors.push(err);  // EINVAL: not a mount
+  }
+  try { unlinkSync(path); } catch (err) {
+    if (code(err) !== 'ENOENT') errors.push(err);
+  }
+  return errors;
+}
