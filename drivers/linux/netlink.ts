@@ -1,0 +1,341 @@
+// NetlinkKernel: the Kernel on rtnetlink, and the one file that imports
+// `netlink`. No process starts: a socket stays bound to the namespace it was
+// created in, so we enter a namespace with setns() on the main thread, create
+// its socket, and return before any other JavaScript can run (setns moves only
+// the calling thread; an await in between would let other code run in the
+// wrong namespace). One socket per namespace path is cached until deleteNetns.
+
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import netlink from 'netlink';
+import type { RtNetlinkSocket, rt, ifla } from 'netlink';
+import { isGone, wrap } from '../../daemon/errors.js';
+import type { AddressInfo, Kernel, LinkInfo, RouteInfo, VethSpec } from './kernel.js';
+import { inNetns, isNetnsPath, mountNewNetns, mountOwnNetns, openOwnNetns, unmountNetns } from './native.js';
+import {
+  bridgeLinkinfo, bridgePortLinkinfo, bufferToIp, bufferToMac, decodeLinkKind, ipToBuffer, macToBuffer, parseCidr, vethLinkinfo,
+} from './linkinfo.js';
+
+const { createRtNetlink, FlagsNew } = netlink;
+const AF = { 4: 2, 6: 10 } as const;      // AF_INET, AF_INET6
+const RT_TABLE_MAIN = 254;
+const LOOPBACK_IFINDEX = 1;               // fixed in every namespace
+const CREATE_EXCL = { flags: FlagsNew.CREATE | FlagsNew.EXCL };
+const UP = { flags: { up: true as const }, change: { up: true as const } };
+
+interface NsHandle {
+  fd: number;             // open on the namespace: keeps it alive, used for setns and IFLA_NET_NS_FD
+  sock: RtNetlinkSocket;  // created inside that namespace
+  dev: number;            // nsfs identity of the namespace, to notice a path re-mounted elsewhere
+  ino: number;
+}
+
+type Errno = NodeJS.ErrnoException;
+
+/** The package rejects with "Request rejected: EEXIST" and no code; give it one. */
+function errno(err: unknown): Errno {
+  const e = err as Errno;
+  if (e && !e.code) {
+    const m = /Request rejected: (E[A-Z0-9]+|\d+)/.exec(e.message ?? '');
+    if (m) return Object.assign(new Error(m[1]), { code: m[1] });
+  }
+  return e;
+}
+
+const code = (err: unknown): string | undefined => errno(err)?.code;
+const failure = (c: string, detail = ''): Errno => Object.assign(new Error(`${c}${detail}`), { code: c });
+const at = (ns?: string): string => (ns ? ` in ${ns}` : '');
+
+function sysctlFile(path: string): string {
+  if (!/^net\/[\w.\-/]+$/.test(path) || path.includes('..')) {
+    throw failure('EINVAL', ` (not a net sysctl path: ${JSON.stringify(path)})`);
+  }
+  return `/proc/sys/${path}`;
+}
+
+export class NetlinkKernel implements Kernel {
+  private readonly own: NsHandle;
+  private readonly handles = new Map<string, NsHandle>();
+
+  /** Takes the calling thread's namespace as the daemon's own. */
+  constructor() {
+    const fd = openOwnNetns();
+    const st = fstatSync(fd);
+    this.own = { fd, sock: createRtNetlink(), dev: st.dev, ino: st.ino };
+  }
+
+  /** The cached handle for a namespace path, opened (and its socket made) on first use. */
+  private handle(ns?: string): NsHandle {
+    if (ns === undefined) return this.own;
+    const cached = this.handles.get(ns);
+    if (cached) {
+      const st = statSync(ns, { throwIfNoEntry: false });
+      if (st && st.dev === cached.dev && st.ino === cached.ino) return cached;
+      this.drop(ns);  // unmounted or re-mounted behind our back: don't talk to a stale namespace
+    }
+    const fd = openSync(ns, 'r');
+    try {
+      const st = fstatSync(fd);
+      const h = { fd, sock: inNetns(fd, this.own.fd, () => createRtNetlink()), dev: st.dev, ino: st.ino };
+      this.handles.set(ns, h);
+      return h;
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+
+  private drop(ns: string): void {
+    const h = this.handles.get(ns);
+    if (!h) return;
+    this.handles.delete(ns);
+    h.sock.socket.close();
+    closeSync(h.fd);
+  }
+
+  /** Run fn, wrapping any failure with what we were doing (errno code kept). */
+  private async op<T>(what: string, fn: () => Promise<T> | T): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw wrap(what, errno(err));
+    }
+  }
+
+  /** Like op, but a missing object (or namespace) counts as done. */
+  private async gone(what: string, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      if (!isGone(errno(err))) throw wrap(what, errno(err));
+    }
+  }
+
+  private async indexOf(h: NsHandle, name: string): Promise<number> {
+    const [msg] = await h.sock.getLink({}, { ifname: name });
+    if (!msg?.data.index) throw failure('ENODEV');
+    return msg.data.index;
+  }
+
+  async createNetns(path: string): Promise<void> {
+    const what = `create netns ${path}`;
+    const h = await this.op(what, () => this.mountNewNetns(path));
+    try {
+      await h.sock.setLink({ index: LOOPBACK_IFINDEX, ...UP });
+    } catch (err) {
+      await this.deleteNetns(path).catch(() => undefined);
+      throw wrap(`${what}: set lo up`, errno(err));
+    }
+  }
+
+  /** Unshare, bind-mount, socket, back home: all synchronous, no await in between. */
+  private mountNewNetns(path: string): NsHandle {
+    const sock = mountNewNetns(path, this.own.fd, () => createRtNetlink());
+    const fd = openSync(path, 'r');
+    const st = fstatSync(fd);
+    const h = { fd, sock, dev: st.dev, ino: st.ino };
+    this.handles.set(path, h);
+    return h;
+  }
+
+  async deleteNetns(path: string): Promise<void> {
+    const errors: unknown[] = [];
+    try { this.drop(path); } catch (err) { errors.push(err); }
+    errors.push(...unmountNetns(path));
+    if (errors.length) throw wrap(`delete netns ${path}`, errors[0]);
+  }
+
+  async isNetns(path: string): Promise<boolean> {
+    return isNetnsPath(path);
+  }
+
+  async bindOwnNetns(path: string): Promise<void> {
+    // the main thread is in our own namespace between calls, so thread-self is it
+    await this.op(`bind own netns at ${path}`, () => mountOwnNetns(path));
+  }
+
+  async links(ns?: string): Promise<LinkInfo[]> {
+    return this.op(`list links${at(ns)}`, async () =>
+      (await this.handle(ns).sock.getLinks()).map(toLinkInfo));
+  }
+
+  async link(name: string, ns?: string): Promise<LinkInfo | undefined> {
+    try {
+      const [msg] = await this.handle(ns).sock.getLink({}, { ifname: name });
+      return msg ? toLinkInfo(msg) : undefined;
+    } catch (err) {
+      if (code(err) === 'ENODEV') return undefined;
+      throw wrap(`get link ${name}${at(ns)}`, errno(err));
+    }
+  }
+
+  async ensureBridge(name: string, opts: { mtu?: number; mac?: string }): Promise<LinkInfo> {
+    return this.op(`ensure bridge ${name}`, async () => {
+      const attrs: ifla.LinkAttrs = { ifname: name, linkinfo: bridgeLinkinfo() };
+      if (opts.mtu) attrs.mtu = opts.mtu;
+      // an address of its own (set, not random) keeps the bridge from taking on a
+      // port's MAC as ports come and go, which would stale the containers' ARP caches
+      attrs.address = opts.mac ? macToBuffer(opts.mac) : randomMac();
+      try {
+        await this.own.sock.newLink(UP, attrs, CREATE_EXCL);
+      } catch (err) {
+        if (code(err) !== 'EEXIST') throw err;
+        const have = await this.link(name);
+        if (have?.kind !== 'bridge') throw failure('EEXIST', ' (a link of that name is not a bridge)');
+        const change: ifla.LinkAttrs = { ifname: name };
+        if (opts.mtu && opts.mtu !== have.mtu) change.mtu = opts.mtu;
+        if (!have.up || change.mtu) await this.own.sock.setLink(UP, change);
+      }
+      const info = await this.link(name);
+      if (!info) throw failure('ENODEV');
+      return info;
+    });
+  }
+
+  async createVeth(spec: VethSpec): Promise<void> {
+    const what = `create veth ${spec.name} (peer ${spec.peer.name} in ${spec.peer.ns})`;
+    await this.op(what, async () => {
+      const peerNs = this.handle(spec.peer.ns);
+      const attrs: ifla.LinkAttrs = {
+        ifname: spec.name,
+        linkinfo: vethLinkinfo({ name: spec.peer.name, mac: spec.peer.mac, mtu: spec.mtu, nsFd: peerNs.fd }),
+      };
+      if (spec.mtu) attrs.mtu = spec.mtu;
+      if (spec.master) attrs.master = await this.indexOf(this.own, spec.master);
+      // master and up are applied by the kernel after the link is registered, in this one request
+      await this.own.sock.newLink(UP, attrs, CREATE_EXCL);
+    });
+    if (!spec.hairpin) return;
+    try {
+      // bridge-port settings only apply to an existing port, so a second request
+      await this.own.sock.newLink({}, { ifname: spec.name, linkinfo: bridgePortLinkinfo({ hairpin: true }) });
+    } catch (err) {
+      await this.deleteLink(spec.name).catch(() => undefined);
+      throw wrap(`${what}: set hairpin`, errno(err));
+    }
+  }
+
+  async deleteLink(name: string, ns?: string): Promise<void> {
+    await this.gone(`delete link ${name}${at(ns)}`, () => this.handle(ns).sock.delLink({}, { ifname: name }));
+  }
+
+  async setLinkUp(name: string, ns?: string): Promise<void> {
+    await this.op(`set link ${name} up${at(ns)}`, () => this.handle(ns).sock.setLink(UP, { ifname: name }));
+  }
+
+  private addrRequest(cidr: string, index: number): [rt.Address, rt.AddressAttrs] {
+    const { family, addr, prefix } = parseCidr(cidr);
+    // no DAD: the address is ours by IPAM, and waiting ~1 s for DAD would stall the container
+    const flags: rt.AddressFlags | undefined = family === 6 ? { nodad: true } : undefined;
+    const attrs: rt.AddressAttrs = family === 4 ? { local: addr, address: addr } : { address: addr, flags };
+    return [{ family: AF[family], prefixlen: prefix, index, flags }, attrs];
+  }
+
+  async addAddress(ifname: string, cidr: string, ns?: string): Promise<void> {
+    await this.op(`add address ${cidr} to ${ifname}${at(ns)}`, async () => {
+      const h = this.handle(ns);
+      const [data, attrs] = this.addrRequest(cidr, await this.indexOf(h, ifname));
+      try {
+        await h.sock.newAddress(data, attrs, CREATE_EXCL);
+      } catch (err) {
+        if (code(err) !== 'EEXIST') throw err;
+      }
+    });
+  }
+
+  async deleteAddress(ifname: string, cidr: string, ns?: string): Promise<void> {
+    await this.gone(`delete address ${cidr} from ${ifname}${at(ns)}`, async () => {
+      const h = this.handle(ns);
+      const [data, attrs] = this.addrRequest(cidr, await this.indexOf(h, ifname));
+      await h.sock.delAddress(data, attrs);
+    });
+  }
+
+  async addresses(ns?: string): Promise<AddressInfo[]> {
+    return this.op(`list addresses${at(ns)}`, async () => {
+      const msgs = await this.handle(ns).sock.getAddresses();
+      return msgs.flatMap((m): AddressInfo[] => {
+        const addr = m.attrs.local ?? m.attrs.address;
+        if (!addr || (m.data.family !== AF[4] && m.data.family !== AF[6])) return [];
+        return [{ index: m.data.index ?? 0, cidr: `${bufferToIp(addr)}/${m.data.prefixlen ?? 0}`, family: addr.length === 4 ? 4 : 6 }];
+      });
+    });
+  }
+
+  async addRoute(route: { dst: string; gateway?: string; ifname?: string }, ns?: string): Promise<void> {
+    const what = `add route ${route.dst}${route.gateway ? ` via ${route.gateway}` : ''}${route.ifname ? ` dev ${route.ifname}` : ''}${at(ns)}`;
+    await this.op(what, async () => {
+      const dst = route.dst === 'default' ? undefined : parseCidr(route.dst);
+      const gw = route.gateway ? ipToBuffer(route.gateway) : undefined;
+      const family = dst?.family ?? (gw?.length === 16 ? 6 : gw ? 4 : undefined);
+      if (!family) throw failure('EINVAL', ' (a default route needs a gateway)');
+      const h = this.handle(ns);
+      const attrs: rt.RouteAttrs = {};
+      if (dst?.prefix) attrs.dst = dst.addr;
+      if (gw) attrs.gateway = gw;
+      if (route.ifname) attrs.oif = await this.indexOf(h, route.ifname);
+      const data: rt.Route = {
+        family: AF[family], dstLen: dst?.prefix ?? 0, table: RT_TABLE_MAIN,
+        protocol: 'BOOT', scope: gw ? 'UNIVERSE' : 'LINK', type: 'UNICAST',
+      };
+      try {
+        await h.sock.newRoute(data, attrs, CREATE_EXCL);
+      } catch (err) {
+        if (code(err) !== 'EEXIST') throw err;
+      }
+    });
+  }
+
+  async routes(ns?: string): Promise<RouteInfo[]> {
+    return this.op(`list routes${at(ns)}`, async () => {
+      const msgs = await this.handle(ns).sock.getRoutes();
+      return msgs.flatMap((m): RouteInfo[] => {
+        const table = m.attrs.table ?? m.data.table;
+        if (table !== RT_TABLE_MAIN || (m.data.type !== 'UNICAST' && m.data.type !== 1)) return [];
+        const family = m.data.family === AF[6] ? 6 : 4;
+        const r: RouteInfo = { family, dst: m.attrs.dst ? `${bufferToIp(m.attrs.dst)}/${m.data.dstLen}` : 'default' };
+        if (m.attrs.gateway) r.gateway = bufferToIp(m.attrs.gateway);
+        if (m.attrs.oif) r.index = m.attrs.oif;
+        return [r];
+      });
+    });
+  }
+
+  async writeSysctl(path: string, value: string, ns?: string): Promise<void> {
+    // synchronous on purpose: /proc/sys/net is the namespace of the thread that opens it
+    await this.op(`write sysctl ${path}=${value}${at(ns)}`, () =>
+      inNetns(this.handle(ns).fd, this.own.fd, () => writeFileSync(sysctlFile(path), value)));
+  }
+
+  async readSysctl(path: string, ns?: string): Promise<string> {
+    return this.op(`read sysctl ${path}${at(ns)}`, () =>
+      inNetns(this.handle(ns).fd, this.own.fd, () => readFileSync(sysctlFile(path), 'utf8').trim()));
+  }
+
+  async close(): Promise<void> {
+    for (const ns of [...this.handles.keys()]) this.drop(ns);
+    this.own.sock.socket.close();
+    closeSync(this.own.fd);
+  }
+}
+
+function toLinkInfo(m: rt.LinkMessage): LinkInfo {
+  const info: LinkInfo = {
+    index: m.data.index ?? 0,
+    name: m.attrs.ifname ?? '',
+    up: !!m.data.flags?.up,
+    mtu: m.attrs.mtu ?? 0,
+    mac: bufferToMac(m.attrs.address),
+  };
+  const kind = decodeLinkKind(m.attrs.linkinfo);
+  if (kind) info.kind = kind;
+  if (m.attrs.master) info.master = m.attrs.master;
+  return info;
+}
+
+/** A random unicast, locally administered MAC. */
+function randomMac(): Buffer {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return b;
+}
