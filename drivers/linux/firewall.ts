@@ -23,13 +23,18 @@ export interface FwPortMap {
 }
 
 export interface Firewall {
+  /** Which rule layout this firewall installs (e.g. `inet-lnetd/1`): drivers store
+   *  it with each network so a later version knows what it is removing. */
+  readonly layout: string;
   /** Base tables and chains, forwarding sysctls; idempotent. */
   init(): Promise<void>;
   /** Install or replace one network's rules, in one transaction. */
   addNetwork(net: FwNetwork): Promise<void>;
-  /** Remove one network's rules and elements; missing is success. */
+  /** Remove one network's rules and elements, its published ports included; missing is success. */
   removeNetwork(id: string): Promise<void>;
+  /** Publish ports (map elements only). A host port already leading elsewhere is a Conflict PORT_IN_USE; the same mapping again is a no-op. */
   addPortMaps(maps: FwPortMap[]): Promise<void>;
+  /** Unpublish ports; missing ones, and ports that lead to another container by now, are left alone. */
   removePortMaps(maps: FwPortMap[]): Promise<void>;
   /** Rebuild every table from records in one transaction (after a flush or reboot). */
   restore(nets: FwNetwork[], maps: FwPortMap[]): Promise<void>;

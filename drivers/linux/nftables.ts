@@ -1,0 +1,233 @@
+// The Firewall on nftables: every change one `nft -f -` transaction (one
+// process), the script on stdin, never a shell. Also the few sysctls the
+// rules depend on, written through /proc/sys synchronously: /proc/sys/net
+// answers for the namespace of the thread that opens it, and only the main
+// thread follows the daemon into a namespace (the fs thread pool does not).
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Conflict, wrap } from '../../daemon/errors.js';
+import { run } from './exec.js';
+import type { Firewall, FwNetwork, FwPortMap } from './firewall.js';
+import {
+  NFT_LAYOUT, TABLE, addPortsScript, baseRulesScript, chains, checkNetwork, declareScript, destroyScript,
+  networkScript, parseListing, portElem, portsOfNetwork, removeNetworkScript, removePortsScript, restoreScript,
+  script, type Listing, type NetRules, type PortElem,
+} from './nft-rules.js';
+
+export interface NftOptions {
+  nft?: string;              // nft binary (default: nft on PATH)
+  procSys?: string;          // where sysctls live (default /proc/sys); unit tests use a tmp dir
+  ipv6Forwarding?: boolean;  // set net.ipv6.conf.all.forwarding=1 in init (default true)
+}
+
+/** Timing of the transactions run so far, for benchmarks and the report. */
+export interface NftStats { transactions: number; totalMs: number; lastMs: number }
+
+const elemId = (p: PortElem): string => `${p.map} ${p.key}`;
+const isExists = (e: unknown): boolean => /File exists/.test(String((e as Error)?.message));
+const isMissing = (e: unknown): boolean => /No such file or directory/.test(String((e as Error)?.message));
+
+export class NftFirewall implements Firewall {
+  readonly layout = NFT_LAYOUT;
+  readonly stats: NftStats = { transactions: 0, totalMs: 0, lastMs: 0 };
+  private readonly nft: string;
+  private readonly procSys: string;
+  private readonly ipv6Forwarding: boolean;
+  // What this process installed: removal by id needs the bridge and subnets
+  // (the map keys). After a restart without restore() the table is read instead.
+  private readonly nets = new Map<string, NetRules>();
+  private readonly ports = new Map<string, { elem: PortElem; networkId: string }>();
+
+  constructor(opts: NftOptions = {}) {
+    this.nft = opts.nft ?? 'nft';
+    this.procSys = opts.procSys ?? '/proc/sys';
+    this.ipv6Forwarding = opts.ipv6Forwarding ?? true;
+  }
+
+  /** One atomic transaction; the error names what we were doing and carries nft's message. */
+  private async apply(lines: string[], what: string): Promise<void> {
+    const t0 = performance.now();
+    try {
+      await run(this.nft, ['-f', '-'], script(lines));
+    } catch (err) {
+      throw wrap(`nft: ${what}`, err);
+    } finally {
+      this.stats.lastMs = performance.now() - t0;
+      this.stats.transactions++;
+      this.stats.totalMs += this.stats.lastMs;
+    }
+  }
+
+  /** Write a sysctl when it differs; false when it does not exist (no IPv6, no such bridge). */
+  private sysctl(key: string, value: string): boolean {
+    const path = join(this.procSys, ...key.split('/'));
+    try {
+      if (readFileSync(path, 'utf8').trim() !== value) writeFileSync(path, value);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw wrap(`sysctl ${key}=${value}`, err);
+    }
+  }
+
+  private forwarding(): void {
+    this.sysctl('net/ipv4/ip_forward', '1');
+    // Note for operators: with forwarding on, interfaces with accept_ra=1 stop
+    // taking router advertisements; hosts on SLAAC set accept_ra=2 or turn this off.
+    if (this.ipv6Forwarding) this.sysctl('net/ipv6/conf/all/forwarding', '1');
+  }
+
+  /** Per-bridge and per-namespace settings the network's rules rely on. */
+  private async bridgeSysctls(n: NetRules): Promise<void> {
+    // Lets the host reach published ports on 127.0.0.1 (output DNAT to a bridge);
+    // the guard chain keeps containers off the host's loopback. A missing bridge is
+    // the driver's business: the setting is re-applied by restore().
+    this.sysctl(`net/ipv4/conf/${n.bridge}/route_localnet`, '1');
+    if (n.icc) return;
+    // icc=false filters bridge→same-bridge traffic, which only reaches the inet
+    // forward hook through br_netfilter (as with Docker).
+    if (!existsSync(join(this.procSys, 'net/bridge'))) await run('modprobe', ['br_netfilter']).catch(() => undefined);
+    if (!this.sysctl('net/bridge/bridge-nf-call-iptables', '1')) {
+      throw wrap(`network ${n.id}: icc=false`, new Error('needs the br_netfilter kernel module, which is not loaded'));
+    }
+    this.sysctl('net/bridge/bridge-nf-call-ip6tables', '1');
+  }
+
+  async init(): Promise<void> {
+    this.forwarding();
+    try {
+      await this.apply([...declareScript(), ...baseRulesScript()], 'init table inet lnetd');
+    } catch (err) {
+      // An older, incompatible layout (a map of another type): start from an
+      // empty current layout; the caller's restore() puts the networks back.
+      if (!isExists(err)) throw err;
+      await this.apply(restoreScript([], []), 'replace incompatible table inet lnetd');
+      this.nets.clear();
+      this.ports.clear();
+    }
+  }
+
+  async addNetwork(net: FwNetwork): Promise<void> {
+    const n = checkNetwork(net);
+    const prev = this.nets.get(n.id);
+    const moved = prev && (prev.bridge !== n.bridge || prev.subnet4 !== n.subnet4 || prev.subnet6 !== n.subnet6);
+    // A replaced network keyed differently must drop its old elements in the same transaction.
+    const lines = moved && prev ? [...removeNetworkScript(prev, []), ...networkScript(n)] : networkScript(n);
+    await this.apply(lines, `add network ${n.id} (bridge ${n.bridge})`);
+    this.nets.set(n.id, n);
+    await this.bridgeSysctls(n);
+  }
+
+  async removeNetwork(id: string): Promise<void> {
+    const tag = id.slice(0, 12);
+    let n = this.nets.get(id);
+    let ports = [...this.ports.values()].filter((p) => p.networkId === id).map((p) => p.elem);
+    if (!n) {
+      const found = await this.discover(tag);
+      if (!found) return; // no table: nothing of ours is left
+      n = found.net ?? { id, tag, bridge: '', masquerade: false, icc: true, internal: false };
+      ports = [...ports, ...found.ports];
+    }
+    const lines = n.bridge ? removeNetworkScript(n, ports) : orphanChainsScript(tag);
+    await this.tolerant(lines, `remove network ${id}`);
+    this.nets.delete(id);
+    for (const p of ports) this.ports.delete(elemId(p));
+  }
+
+  async addPortMaps(maps: FwPortMap[]): Promise<void> {
+    if (maps.length === 0) return;
+    const elems = maps.map(portElem);
+    try {
+      await this.apply(addPortsScript(elems), `publish ${maps.length} port(s)`);
+    } catch (err) {
+      if (!isExists(err)) throw err;
+      const ports = maps.map((m) => `${m.hostIp || '*'}:${m.hostPort}/${m.proto}`).join(', ');
+      throw new Conflict(`host port already published by another endpoint: one of ${ports}`, 'PORT_IN_USE');
+    }
+    elems.forEach((elem, i) => this.ports.set(elemId(elem), { elem, networkId: maps[i].networkId }));
+  }
+
+  async removePortMaps(maps: FwPortMap[]): Promise<void> {
+    if (maps.length === 0) return;
+    const elems = maps.map(portElem);
+    try {
+      await this.tolerant(removePortsScript(elems), `unpublish ${maps.length} port(s)`);
+    } catch (err) {
+      if (!isExists(err)) throw err;
+      // Some host port now leads elsewhere (not ours any more): delete only the
+      // elements that still map to our container.
+      const mine = await this.stillMapped(elems);
+      if (mine.length) await this.apply(mine.map((p) => `delete element ${TABLE} ${p.map} { ${p.key} }`), 'unpublish ports');
+    }
+    for (const e of elems) this.ports.delete(elemId(e));
+  }
+
+  async restore(nets: FwNetwork[], maps: FwPortMap[]): Promise<void> {
+    const rules = nets.map(checkNetwork);
+    const elems = maps.map(portElem);
+    this.forwarding();
+    await this.apply(restoreScript(rules, elems), `restore ${rules.length} network(s), ${elems.length} port(s)`);
+    this.nets.clear();
+    this.ports.clear();
+    for (const n of rules) this.nets.set(n.id, n);
+    elems.forEach((elem, i) => this.ports.set(elemId(elem), { elem, networkId: maps[i].networkId }));
+    for (const n of rules) await this.bridgeSysctls(n);
+  }
+
+  async destroy(): Promise<void> {
+    await this.apply(destroyScript(), 'delete table inet lnetd');
+    this.nets.clear();
+    this.ports.clear();
+  }
+
+  /** A removal whose table is gone has nothing left to remove. */
+  private async tolerant(lines: string[], what: string): Promise<void> {
+    try {
+      await this.apply(lines, what);
+    } catch (err) {
+      if (!isMissing(err) || (await this.hasTable())) throw err;
+    }
+  }
+
+  private async hasTable(): Promise<boolean> {
+    try {
+      await run(this.nft, ['list', 'table', ...TABLE.split(' ')]);
+      return true;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw wrap('nft: list table inet lnetd', err);
+    }
+  }
+
+  private async listing(): Promise<Listing | undefined> {
+    try {
+      const { stdout } = await run(this.nft, ['-j', 'list', 'table', ...TABLE.split(' ')]);
+      return parseListing(stdout);
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw wrap('nft: list table inet lnetd', err);
+    }
+  }
+
+  /** Read a network's keys back from the kernel (after a restart without restore). */
+  private async discover(tag: string): Promise<{ net?: NetRules; ports: PortElem[] } | undefined> {
+    const l = await this.listing();
+    if (!l) return undefined;
+    const net = l.networks.get(tag);
+    return { net, ports: net ? portsOfNetwork(net, l.ports) : [] };
+  }
+
+  private async stillMapped(elems: PortElem[]): Promise<PortElem[]> {
+    const l = await this.listing();
+    if (!l) return [];
+    const now = new Set(l.ports.map((p) => `${elemId(p)} : ${p.value}`));
+    return elems.filter((p) => now.has(`${elemId(p)} : ${p.value}`));
+  }
+}
+
+/** Chains of a network whose elements are gone already: add-then-delete, missing is fine. */
+function orphanChainsScript(tag: string): string[] {
+  const names = Object.values(chains(tag));
+  return [...names.map((c) => `add chain ${TABLE} ${c}`), ...names.flatMap((c) => [`flush chain ${TABLE} ${c}`, `delete chain ${TABLE} ${c}`])];
+}
