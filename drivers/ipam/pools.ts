@@ -56,32 +56,39 @@ function parsePool(item: string, field: string): IpamPool {
   return { base: cidrText(base), size };
 }
 
-/** Parse the `taken` list: CIDRs or plain addresses; default routes block nothing. */
-function parseTaken(taken: readonly string[], family: Family): Cidr[] {
-  const out: Cidr[] = [];
+interface Span { lo: bigint; hi: bigint }
+
+/** Parse the `taken` list (CIDRs or plain addresses; default routes block nothing) into sorted, merged spans. */
+function parseTaken(taken: readonly string[], family: Family): Span[] {
+  const spans: Span[] = [];
   for (const t of taken) {
     if (t === 'default') continue;
     const c = parseCidr(t);
     // Our callers pass kernel routes and stored subnets: garbage here is our bug.
     if (!c) throw new Internal(`pick subnet: ${JSON.stringify(t)} in the in-use list is not an address or CIDR`);
-    if (c.family === family && c.prefix > 0) out.push(network(c));
+    if (c.family === family && c.prefix > 0) spans.push({ lo: first(c), hi: last(c) });
   }
-  return out;
+  spans.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+  const merged: Span[] = [];
+  for (const s of spans) {
+    const top = merged[merged.length - 1];
+    if (top && s.lo <= top.hi + 1n) top.hi = s.hi > top.hi ? s.hi : top.hi;
+    else merged.push({ ...s });
+  }
+  return merged;
 }
 
-/** First subnet of `pool` at or after `from` that overlaps nothing taken; skips whole taken ranges at once. */
-function firstFree(pool: Cidr, size: number, taken: Cidr[]): bigint | undefined {
+/** First subnet of `pool` that overlaps no span; one pass over pool and spans together. */
+function firstFree(pool: Cidr, size: number, busy: Span[]): bigint | undefined {
   const step = 1n << BigInt(BITS[pool.family] - size);
   const end = last(pool);
   let cand = first(pool);
+  let i = 0;
   while (cand + step - 1n <= end) {
-    const candEnd = cand + step - 1n;
-    const hit = taken.find((t) => first(t) <= candEnd && cand <= last(t));
-    if (!hit) return cand;
-    // Jump to the first aligned subnet after the taken range: a big route or a
-    // neighbouring /16 costs one step, not thousands.
-    const after = last(hit) + 1n;
-    cand = after > cand + step ? ((after + step - 1n) / step) * step : cand + step;
+    while (i < busy.length && busy[i].hi < cand) i++;
+    if (i === busy.length || busy[i].lo > cand + step - 1n) return cand;
+    // Jump to the first aligned subnet after the span: a big route costs one step, not thousands.
+    cand = ((busy[i].hi + 1n + step - 1n) / step) * step;
   }
   return undefined;
 }

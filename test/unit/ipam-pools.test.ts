@@ -48,7 +48,7 @@ t.test('pickSubnet is fast on a big IPv6 pool', async (t) => {
   const taken = Array.from({ length: 2000 }, (_, i) => `fd6c:6e65:7464:${i.toString(16)}::/64`);
   const t0 = performance.now();
   t.equal(pickSubnet(DEFAULT_POOLS_V6, taken).subnet, 'fd6c:6e65:7464:7d0::/64');
-  t.ok(performance.now() - t0 < 2000);
+  t.ok(performance.now() - t0 < 500, "2000 taken /64s skipped in one pass");
 });
 
 t.test('overlaps and contains', async (t) => {
