@@ -57,9 +57,11 @@ export class FakeKernel implements Kernel {
   readonly calls: { method: Method; args: unknown[] }[] = [];
   closed = false;
 
-  /** Make the next `times` calls of method fail with errno code (wrapped like the real one). */
-  failNext(method: Method, code = 'EIO', times = 1): void {
-    this.failures.set(method, [...(this.failures.get(method) ?? []), ...new Array<string>(times).fill(code)]);
+  /** Make `times` calls of method fail with errno code (wrapped like the real one),
+   *  after letting the next `after` calls through. */
+  failNext(method: Method, code = 'EIO', times = 1, after = 0): void {
+    const queue = [...new Array<string>(after).fill(''), ...new Array<string>(times).fill(code)];
+    this.failures.set(method, [...(this.failures.get(method) ?? []), ...queue]);
   }
 
   /** Namespace paths that exist (besides the own one). */
