@@ -1,0 +1,199 @@
+// The bridge driver: one Linux bridge per network holding the gateway
+// addresses, one veth pair per joined endpoint (host side on the bridge, the
+// other end created straight inside the sandbox), and the network's firewall
+// rules. IPAM is the controller's: it fills the network's subnets and the
+// endpoint's addresses and MAC before calling us.
+
+import { BadRequest, Conflict } from '../../daemon/errors.js';
+import type { EndpointRecord, NetworkRecord } from '../../store/records.js';
+import type { Driver, DriverContext, JoinTarget, NetworkSettings } from '../driver.js';
+import type { FwNetwork } from '../linux/firewall.js';
+import { parseBridgeOptions, validateNetwork, type BridgeOptions } from './options.js';
+import { portMaps } from './ports.js';
+import { context, teardown, Undo } from './steps.js';
+
+/** What createNetwork returns, persisted as the record's `driver` state. */
+export interface BridgeState {
+  bridge: string;          // bridge interface name
+  mtu: number;             // MTU of the bridge and every veth on it
+  createdBridge: boolean;  // false when the bridge existed before: then it is not ours to delete
+  mac?: string;            // the bridge's MAC, so a restore gives containers the same gateway MAC
+}
+
+export const DEFAULT_MTU = 1500;
+export const defaultBridgeName = (netId: string): string => `lnet-${netId.slice(0, 8)}`;
+export const hostVethName = (epId: string): string => `lv${epId.slice(0, 11)}`;
+
+const prefixOf = (cidr: string): string => cidr.split('/')[1] ?? '';
+
+/** Read persisted state, falling back to what a record without state implies
+ *  (a create that crashed before its state was stored). */
+export function bridgeState(net: NetworkRecord): BridgeState {
+  const d = net.driver;
+  const o = parseBridgeOptions(net.options);
+  const bridge = typeof d.bridge === 'string' ? d.bridge : o.bridgeName ?? defaultBridgeName(net.id);
+  const st: BridgeState = {
+    bridge,
+    mtu: typeof d.mtu === 'number' ? d.mtu : o.mtu ?? DEFAULT_MTU,
+    // without a record of it, only a bridge with our own default name is ours
+    createdBridge: typeof d.createdBridge === 'boolean' ? d.createdBridge : bridge === defaultBridgeName(net.id),
+  };
+  if (typeof d.mac === 'string') st.mac = d.mac;
+  return st;
+}
+
+/** Gateway addresses of the bridge, with the subnet's prefix length. */
+function gatewayCidrs(net: NetworkRecord): string[] {
+  const out: string[] = [];
+  if (net.ipv4) out.push(`${net.ipv4.gateway}/${prefixOf(net.ipv4.subnet)}`);
+  if (net.enableIpv6 && net.ipv6) out.push(`${net.ipv6.gateway}/${prefixOf(net.ipv6.subnet)}`);
+  return out;
+}
+
+function fwNetwork(net: NetworkRecord, bridge: string, o: BridgeOptions): FwNetwork {
+  const fw: FwNetwork = { id: net.id, bridge, masquerade: o.masquerade, icc: o.icc, internal: net.internal };
+  if (net.ipv4) fw.subnet4 = net.ipv4.subnet;
+  if (net.enableIpv6 && net.ipv6) fw.subnet6 = net.ipv6.subnet;
+  return fw;
+}
+
+export class BridgeDriver implements Driver {
+  readonly type = 'bridge';
+  /** Bridge name -> network id: two networks must never share a bridge. */
+  private readonly bridges = new Map<string, string>();
+
+  constructor(private readonly ctx: DriverContext) {}
+
+  validateNetwork(raw: Record<string, unknown>): NetworkSettings {
+    return validateNetwork(raw);
+  }
+
+  private claim(bridge: string, netId: string): void {
+    const owner = this.bridges.get(bridge);
+    if (owner && owner !== netId) throw new Conflict(`bridge ${bridge} already belongs to network ${owner.slice(0, 12)}`, 'NAME_IN_USE');
+    this.bridges.set(bridge, netId);
+  }
+
+  private release(bridge: string, netId: string): void {
+    if (this.bridges.get(bridge) === netId) this.bridges.delete(bridge);
+  }
+
+  /** MTU of the interface the host's IPv4 default route leaves by, else 1500. */
+  private async hostMtu(): Promise<number> {
+    const k = this.ctx.kernel;
+    const def = (await k.routes()).find((r) => r.family === 4 && r.dst === 'default' && r.index !== undefined);
+    const dev = def && (await k.links()).find((l) => l.index === def.index);
+    return dev?.mtu || DEFAULT_MTU;
+  }
+
+  async createNetwork(net: NetworkRecord): Promise<Record<string, unknown>> {
+    const k = this.ctx.kernel;
+    const o = parseBridgeOptions(net.options);
+    const bridge = o.bridgeName ?? defaultBridgeName(net.id);
+    this.claim(bridge, net.id);
+    const undo = new Undo();
+    undo.push(async () => this.release(bridge, net.id));
+    try {
+      const have = await k.link(bridge);
+      const existed = have !== undefined;
+      const mtu = o.mtu ?? have?.mtu ?? (await this.hostMtu());
+      // a bridge that was there before keeps its MTU unless one was asked for
+      const br = await k.ensureBridge(bridge, existed && !o.mtu ? {} : { mtu });
+      if (!existed) undo.push(() => k.deleteLink(bridge));
+      await this.plumbNetwork(net, bridge, o, undo);
+      const state: BridgeState = { bridge, mtu: br.mtu || mtu, createdBridge: !existed, mac: br.mac };
+      return { ...state };
+    } catch (err) {
+      return undo.fail(context(`create bridge network ${net.name}`, err));
+    }
+  }
+
+  /** Gateway addresses, forwarding, firewall rules: the idempotent part, shared with restore. */
+  private async plumbNetwork(net: NetworkRecord, bridge: string, o: BridgeOptions, undo?: Undo): Promise<void> {
+    const k = this.ctx.kernel;
+    for (const cidr of gatewayCidrs(net)) {
+      await k.addAddress(bridge, cidr);
+      undo?.push(() => k.deleteAddress(bridge, cidr));
+    }
+    // an internal network routes nothing, so it needs no forwarding
+    if (!net.internal) await k.writeSysctl('net/ipv4/ip_forward', '1');
+    await this.ctx.firewall.addNetwork(fwNetwork(net, bridge, o));
+    undo?.push(() => this.ctx.firewall.removeNetwork(net.id));
+  }
+
+  async deleteNetwork(net: NetworkRecord): Promise<void> {
+    const k = this.ctx.kernel;
+    const st = bridgeState(net);
+    await teardown(`delete bridge network ${net.name}`, [
+      () => this.ctx.firewall.removeNetwork(net.id),
+      // a bridge we did not make stays; only our gateway addresses leave it
+      st.createdBridge
+        ? () => k.deleteLink(st.bridge)
+        : () => teardown(`remove gateway addresses from ${st.bridge}`, gatewayCidrs(net).map((c) => () => k.deleteAddress(st.bridge, c))),
+    ]);
+    this.release(st.bridge, net.id);
+  }
+
+  async createEndpoint(_net: NetworkRecord, ep: EndpointRecord): Promise<Record<string, unknown>> {
+    return { hostVeth: hostVethName(ep.id) };
+  }
+
+  async deleteEndpoint(_net: NetworkRecord, ep: EndpointRecord): Promise<void> {
+    // normally gone with the leave; this catches one a crash left behind
+    await this.ctx.kernel.deleteLink(hostVethName(ep.id));
+  }
+
+  async join(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void> {
+    if (target.isDefault) {
+      // the sandbox would be the host's own namespace, where eth<N> may be a real interface
+      throw new BadRequest(`bridge network ${net.name} can't be joined in the host's namespace (use_default_sandbox)`);
+    }
+    const k = this.ctx.kernel;
+    const st = bridgeState(net);
+    const veth = hostVethName(ep.id);
+    const undo = new Undo();
+    try {
+      await k.createVeth({ name: veth, master: st.bridge, mtu: st.mtu, hairpin: true, peer: { name: target.ifname, ns: target.key, mac: ep.mac } });
+      // addresses and routes inside the sandbox go with the veth
+      undo.push(() => k.deleteLink(veth));
+      await k.setLinkUp(target.ifname, target.key);
+      for (const cidr of [ep.ipv4, net.enableIpv6 ? ep.ipv6 : undefined]) {
+        if (cidr) await k.addAddress(target.ifname, cidr, target.key);
+      }
+      if (target.gatewayProvider && !net.internal) await this.defaultRoutes(net, target);
+      const maps = portMaps(net, ep, st.bridge);
+      if (maps.length) {
+        await this.ctx.firewall.addPortMaps(maps);
+        undo.push(() => this.ctx.firewall.removePortMaps(maps));
+      }
+    } catch (err) {
+      await undo.fail(context(`join endpoint ${ep.name} to network ${net.name}`, err));
+    }
+  }
+
+  private async defaultRoutes(net: NetworkRecord, target: JoinTarget): Promise<void> {
+    if (net.ipv4) await this.ctx.kernel.addRoute({ dst: 'default', gateway: net.ipv4.gateway }, target.key);
+    if (net.enableIpv6 && net.ipv6) await this.ctx.kernel.addRoute({ dst: 'default', gateway: net.ipv6.gateway }, target.key);
+  }
+
+  async leave(net: NetworkRecord, ep: EndpointRecord, _target: JoinTarget): Promise<void> {
+    const st = bridgeState(net);
+    const maps = portMaps(net, ep, st.bridge);
+    await teardown(`leave endpoint ${ep.name} of network ${net.name}`, [
+      async () => { if (maps.length) await this.ctx.firewall.removePortMaps(maps); },
+      // the host side lives in our namespace, so this works when the sandbox is gone
+      () => this.ctx.kernel.deleteLink(hostVethName(ep.id)),
+    ]);
+  }
+
+  async restore(net: NetworkRecord, eps: EndpointRecord[]): Promise<void> {
+    const st = bridgeState(net);
+    this.claim(st.bridge, net.id);
+    const opts: { mtu?: number; mac?: string } = { mtu: st.mtu };
+    if (st.mac) opts.mac = st.mac;
+    await this.ctx.kernel.ensureBridge(st.bridge, opts);
+    await this.plumbNetwork(net, st.bridge, parseBridgeOptions(net.options));
+    const maps = eps.filter((e) => e.container).flatMap((e) => portMaps(net, e, st.bridge));
+    if (maps.length) await this.ctx.firewall.addPortMaps(maps);
+  }
+}

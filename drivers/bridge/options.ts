@@ -1,0 +1,108 @@
+// The bridge driver's options: Docker's keys, short aliases, and the pure
+// validation that runs before any kernel work. Options are stored under their
+// Docker key with normalised values ('true'/'false', a decimal MTU), so a
+// record reads the same however the request spelled it.
+
+import { BadRequest } from '../../daemon/errors.js';
+import type { NetworkSettings } from '../driver.js';
+import { normaliseOptions } from '../options.js';
+
+export const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
+export const OPT_MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
+export const OPT_ICC = 'com.docker.network.bridge.enable_icc';
+export const OPT_MTU = 'com.docker.network.driver.mtu';
+export const OPT_ENABLE_IPV6 = 'com.docker.network.enable_ipv6';
+export const OPT_INTERNAL = 'com.docker.network.internal';
+
+/** Short spellings accepted in requests, stored under the Docker key. */
+export const ALIASES: Readonly<Record<string, string>> = {
+  bridge_name: OPT_BRIDGE_NAME,
+  masquerade: OPT_MASQUERADE,
+  icc: OPT_ICC,
+  mtu: OPT_MTU,
+  enable_ipv6: OPT_ENABLE_IPV6,
+  internal: OPT_INTERNAL,
+};
+
+const BOOLEAN_OPTS = [OPT_MASQUERADE, OPT_ICC, OPT_ENABLE_IPV6, OPT_INTERNAL];
+
+export const MTU_MIN = 68;
+export const MTU_MAX = 65535;
+/** IFNAMSIZ - 1: the kernel's limit on an interface name, in bytes. */
+export const IFNAME_MAX = 15;
+
+/** What the driver reads from a network's stored options. */
+export interface BridgeOptions {
+  bridgeName?: string;   // given name; default lnet-<net id 8>
+  masquerade: boolean;
+  icc: boolean;
+  mtu?: number;          // given MTU; default that of the host's default-route interface
+  enableIpv6: boolean;
+  internal: boolean;
+}
+
+// Go's strconv.ParseBool, which Docker uses for these options.
+const TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
+const FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+
+function bool(key: string, v: string): boolean {
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  throw new BadRequest(`option ${key} must be true or false, not ${JSON.stringify(v.slice(0, 64))}`);
+}
+
+function mtu(v: string, key = OPT_MTU): number {
+  const n = /^\d{1,6}$/.test(v.trim()) ? Number(v.trim()) : NaN;
+  if (!(n >= MTU_MIN && n <= MTU_MAX)) {
+    throw new BadRequest(`option ${key} must be a whole number from ${MTU_MIN} to ${MTU_MAX}, not ${JSON.stringify(v.slice(0, 64))}`);
+  }
+  return n;
+}
+
+/** The kernel's dev_valid_name: 1..15 bytes, not . or .., no '/', ':' or whitespace. */
+export function validIfname(name: string): boolean {
+  return name.length > 0 && Buffer.byteLength(name) <= IFNAME_MAX && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
+}
+
+function bridgeName(v: string, key = OPT_BRIDGE_NAME): string {
+  if (!validIfname(v)) {
+    throw new BadRequest(`option ${key} must be a valid interface name of at most ${IFNAME_MAX} bytes without '/', ':' or spaces, not ${JSON.stringify(v.slice(0, 64))}`);
+  }
+  return v;
+}
+
+/** Aliases to Docker keys, values checked and normalised; other keys kept as given. */
+export function normaliseBridgeOptions(raw: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(normaliseOptions(raw))) {
+    const key = ALIASES[k] ?? k;
+    let value = v;
+    if (BOOLEAN_OPTS.includes(key)) value = String(bool(k, v));
+    else if (key === OPT_MTU) value = String(mtu(v, k));
+    else if (key === OPT_BRIDGE_NAME) value = bridgeName(v, k);
+    if (key in out && out[key] !== value) throw new BadRequest(`option ${k} contradicts ${key} given in the same request`);
+    out[key] = value;
+  }
+  return out;
+}
+
+/** Read normalised options (as stored on the record). */
+export function parseBridgeOptions(opts: Record<string, string>): BridgeOptions {
+  const flag = (key: string, dflt: boolean): boolean => (opts[key] === undefined ? dflt : bool(key, opts[key]!));
+  const o: BridgeOptions = {
+    masquerade: flag(OPT_MASQUERADE, true),
+    icc: flag(OPT_ICC, true),
+    enableIpv6: flag(OPT_ENABLE_IPV6, false),
+    internal: flag(OPT_INTERNAL, false),
+  };
+  if (opts[OPT_BRIDGE_NAME] !== undefined) o.bridgeName = bridgeName(opts[OPT_BRIDGE_NAME]!);
+  if (opts[OPT_MTU] !== undefined) o.mtu = mtu(opts[OPT_MTU]!);
+  return o;
+}
+
+/** Pure: raw request options to settings, or BadRequest naming the option. */
+export function validateNetwork(raw: Record<string, unknown>): NetworkSettings {
+  const options = normaliseBridgeOptions(raw);
+  const o = parseBridgeOptions(options);
+  return { options, internal: o.internal, enableIpv6: o.enableIpv6, needsIpam: true };
+}
