@@ -5,7 +5,7 @@
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import type { Controller, Logger } from '../controller/controller.js';
-import { LnetdError } from '../errors.js';
+import { BadRequest, LnetdError } from '../errors.js';
 import { routes } from './routes.js';
 
 export const BODY_LIMIT = '1mb';
@@ -21,6 +21,13 @@ function toReply(err: unknown, log: Logger, ctx: Koa.Context): { status: number;
   if (status && status >= 400 && status < 500 && e?.expose) return { status, message: e.message ?? 'bad request', code: 'BAD_REQUEST' };
   log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
   return { status: 500, message: `internal error: ${e?.message ?? String(err)}`, code: 'INTERNAL' };
+}
+
+/** Body parsing failures are the client's: too large (413) or not JSON (400). */
+function bodyError(err: Error): never {
+  const e = err as HttpishError;
+  if (e.status === 413 || e.type === 'entity.too.large') throw err;
+  throw new BadRequest(`request body is not valid JSON: ${err.message}`, 'INVALID_JSON');
 }
 
 export function createApp(c: Controller, log: Logger & { debug?: (o: object, m?: string) => void }, extra: Parameters<typeof routes>[1]): Koa {
@@ -44,7 +51,7 @@ export function createApp(c: Controller, log: Logger & { debug?: (o: object, m?:
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 1000) / 1000 }, 'request');
   });
-  app.use(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: BODY_LIMIT, encoding: 'utf-8' }));
+  app.use(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: BODY_LIMIT, encoding: 'utf-8', onError: bodyError }));
   const router = routes(c, extra);
   app.use(router.routes());
   app.use(router.allowedMethods());
