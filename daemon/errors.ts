@@ -34,7 +34,9 @@ export class Internal extends LnetdError {
 /** Wrap a kernel or system error with what we were doing, keeping its errno code. */
 export function wrap(what: string, err: unknown): Error {
   const e = err as NodeJS.ErrnoException;
-  const detail = e?.code ? `${e.code}${e.message && !e.message.includes(e.code) ? ` (${e.message})` : ''}` : String(e?.message ?? err);
+  // Keep the inner message whole: it carries the context of nested wraps.
+  const msg = String(e?.message ?? err);
+  const detail = e?.code && !msg.includes(e.code) ? `${e.code} (${msg})` : msg;
   const out = new Error(`${what}: ${detail}`) as NodeJS.ErrnoException;
   out.code = e?.code;
   out.cause = err;

@@ -27,6 +27,10 @@ export interface JoinTarget {
   isDefault: boolean;     // the daemon's own namespace
   ifname: string;         // eth<N>
   gatewayProvider: boolean; // this endpoint sets the sandbox's default route
+  /** Leave only: the sandbox namespace is deleted right after, and the kernel
+   * reaps every interface inside it (a veth pair with its peer) in the
+   * background — far cheaper than deleting each veth in line (16-20 ms). */
+  sandboxGoing?: boolean;
 }
 
 export interface Driver {

@@ -8,10 +8,15 @@ need=()
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
-if [ "${LNETD_WITH_PEERS:-0}" = 1 ]; then
+# Tests and benchmarks: traffic checks, process counting, and the peers
+# (CNI bridge plugin, netavark with its iptables backend) measured side by side.
+if [ "${LNETD_WITH_TEST_TOOLS:-0}" = 1 ]; then
+  command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
+  command -v curl >/dev/null 2>&1 || need+=(curl)
+  command -v strace >/dev/null 2>&1 || need+=(strace)
+  command -v iptables >/dev/null 2>&1 || need+=(iptables)
   [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
   [ -x /usr/lib/podman/netavark ] || need+=(netavark)
-  command -v iptables >/dev/null 2>&1 || need+=(iptables)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "lnetd setup: need root to install ${need[*]}" >&2; exit 1; fi

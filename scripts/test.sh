@@ -4,7 +4,7 @@
 # throwaway namespaces), and the benchmark smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh >&2
+LNETD_WITH_TEST_TOOLS=1 bash scripts/setup.sh >&2
 tiers=(dist/test/unit dist/test/api)
 if [ "$(id -u)" -eq 0 ]; then tiers+=(dist/test/kernel); else echo "lnetd test: not root, skipping the kernel tier" >&2; fi
 files=()

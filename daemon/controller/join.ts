@@ -116,8 +116,8 @@ export async function leave(c: Controller, netRef: string, epRef: string, contai
     if (ep.container !== containerId || !sb) {
       throw new NotFound(`endpoint ${ep.name} is not joined to container ${containerId.slice(0, 128)}`, 'CONTAINER_NOT_FOUND');
     }
-    const target: JoinTarget = { containerId, key: sb.key, isDefault: sb.isDefault, ifname: ep.ifname ?? 'eth0', gatewayProvider: false };
     const last = sb.endpoints.length === 1;
+    const target: JoinTarget = { containerId, key: sb.key, isDefault: sb.isDefault, ifname: ep.ifname ?? 'eth0', gatewayProvider: false, sandboxGoing: last && !sb.isDefault };
     const clear = await c.intent('leave', { networkId: net.id, endpointId: ep.id, containerId, key: sb.key, last });
     c.fault('leave:after-intent');
     await c.driver(net.type).leave(net, ep, target);

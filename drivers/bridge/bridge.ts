@@ -138,9 +138,10 @@ export class BridgeDriver implements Driver {
     return { hostVeth: hostVethName(ep.id) };
   }
 
-  async deleteEndpoint(_net: NetworkRecord, ep: EndpointRecord): Promise<void> {
-    // normally gone with the leave; this catches one a crash left behind
-    await this.ctx.kernel.deleteLink(hostVethName(ep.id));
+  async deleteEndpoint(_net: NetworkRecord, _ep: EndpointRecord): Promise<void> {
+    // The veth exists only while joined: leave deletes it, or the sandbox's
+    // deletion reaps it in the background (touching it here would make the
+    // delete synchronous again). Start-up reconcile removes any a crash left.
   }
 
   async join(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void> {
@@ -153,7 +154,7 @@ export class BridgeDriver implements Driver {
     const veth = hostVethName(ep.id);
     const undo = new Undo();
     try {
-      await k.createVeth({ name: veth, master: st.bridge, mtu: st.mtu, hairpin: true, peer: { name: target.ifname, ns: target.key, mac: ep.mac } });
+      await this.createVeth(veth, st, ep, target);
       // addresses and routes inside the sandbox go with the veth
       undo.push(() => k.deleteLink(veth));
       await k.setLinkUp(target.ifname, target.key);
@@ -171,18 +172,31 @@ export class BridgeDriver implements Driver {
     }
   }
 
+  /** A host end left by a sandbox the kernel is still reaping is deleted, then we retry once. */
+  private async createVeth(veth: string, st: BridgeState, ep: EndpointRecord, target: JoinTarget): Promise<void> {
+    const spec = { name: veth, master: st.bridge, mtu: st.mtu, hairpin: true, peer: { name: target.ifname, ns: target.key, mac: ep.mac } };
+    try {
+      await this.ctx.kernel.createVeth(spec);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      await this.ctx.kernel.deleteLink(veth);
+      await this.ctx.kernel.createVeth(spec);
+    }
+  }
+
   private async defaultRoutes(net: NetworkRecord, target: JoinTarget): Promise<void> {
     if (net.ipv4) await this.ctx.kernel.addRoute({ dst: 'default', gateway: net.ipv4.gateway }, target.key);
     if (net.enableIpv6 && net.ipv6) await this.ctx.kernel.addRoute({ dst: 'default', gateway: net.ipv6.gateway }, target.key);
   }
 
-  async leave(net: NetworkRecord, ep: EndpointRecord, _target: JoinTarget): Promise<void> {
+  async leave(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void> {
     const st = bridgeState(net);
     const maps = portMaps(net, ep, st.bridge);
     await teardown(`leave endpoint ${ep.name} of network ${net.name}`, [
       async () => { if (maps.length) await this.ctx.firewall.removePortMaps(maps); },
-      // the host side lives in our namespace, so this works when the sandbox is gone
-      () => this.ctx.kernel.deleteLink(hostVethName(ep.id)),
+      // the host side lives in our namespace, so this works when the sandbox is gone;
+      // when the sandbox is about to be deleted, its deletion reaps the pair
+      async () => { if (!target.sandboxGoing) await this.ctx.kernel.deleteLink(hostVethName(ep.id)); },
     ]);
   }
 

@@ -187,6 +187,24 @@ t.test('leave: port maps and veth gone, also when the sandbox is already gone', 
   await driver.deleteEndpoint(n, e);
 });
 
+t.test('last leave: the sandbox deletion reaps the veth, leave does not delete it in line', async (t) => {
+  const { kernel, driver, n, e } = await joined({});
+  const calls = kernel.calls.length;
+  await driver.leave(n, e, { ...target(2), sandboxGoing: true });
+  t.notOk(kernel.calls.slice(calls).some((c) => c.method === 'deleteLink'), 'no deleteLink');
+  await kernel.deleteNetns(target(2).key);
+  t.equal(await kernel.link(hostVethName(e.id)), undefined, 'the pair died with the namespace');
+});
+
+t.test('join over a host end still being reaped: deleted and retried', async (t) => {
+  const { kernel, driver, n, e } = await joined({});
+  await kernel.deleteNetns(target(2).key);
+  await kernel.createNetns(target(2).key);
+  kernel.failNext('createVeth', 'EEXIST');
+  await driver.join(n, e, target(2));
+  t.ok(await kernel.link(hostVethName(e.id)), 'joined');
+});
+
 t.test('deleteNetwork leaves nothing, and keeps going past a failure', async (t) => {
   const { kernel, firewall, driver } = setup();
   const before = await kernel.links();
