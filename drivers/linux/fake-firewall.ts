@@ -5,7 +5,7 @@
 
 import { Conflict } from '../../daemon/errors.js';
 import type { Firewall, FwNetwork, FwPortMap } from './firewall.js';
-import { checkNetwork, portElem } from './nft-rules.js';
+import { checkId, checkNetwork, portElem } from './nft-rules.js';
 
 export type FwOp = 'init' | 'addNetwork' | 'removeNetwork' | 'addPortMaps' | 'removePortMaps' | 'restore' | 'destroy';
 
@@ -60,6 +60,7 @@ export class FakeFirewall implements Firewall {
   }
 
   async removeNetwork(id: string): Promise<void> {
+    checkId(id);
     this.enter('removeNetwork', ` ${id}`);
     this.networks.delete(id);
     for (const [k, m] of this.portMaps) if (m.networkId === id) this.portMaps.delete(k);

@@ -53,9 +53,15 @@ function networkBase(c: Cidr): bigint {
   return (c.base >> host) << host;
 }
 
+/** A network id as chain names use it: hex only, so nothing in it is nft syntax. */
+export function checkId(id: unknown): string {
+  if (typeof id !== 'string' || !ID.test(id)) throw new BadRequest(`firewall: network id ${JSON.stringify(id)} is not hex`);
+  return id;
+}
+
 /** Validate a network before any of it reaches a script (names are ours, but check anyway). */
 export function checkNetwork(net: FwNetwork): NetRules {
-  if (typeof net.id !== 'string' || !ID.test(net.id)) throw new BadRequest(`firewall: network id ${JSON.stringify(net.id)} is not hex`);
+  checkId(net.id);
   if (typeof net.bridge !== 'string' || !IFNAME.test(net.bridge)) throw new BadRequest(`firewall: bridge ${JSON.stringify(net.bridge)} is not a valid interface name`);
   return {
     id: net.id, tag: net.id.slice(0, 12), bridge: net.bridge,
@@ -234,48 +240,58 @@ export function script(lines: string[]): string {
   return lines.join('\n') + '\n';
 }
 
-/** What `nft -j list table inet lnetd` says about networks and published ports. */
+/** What `nft list table inet lnetd` says about networks and published ports. */
 export interface Listing { networks: Map<string, NetRules>; ports: PortElem[] }
 
-type Json = unknown;
-const unwrap = (x: Json): Json => (x && typeof x === 'object' && 'elem' in x ? (x as { elem: { val: Json } }).elem.val : x);
-const canon = (a: Json): string => {
-  const c = parseCidr(String(a));
-  return c ? addrText(c.family, c.base) : String(a);
+const canon = (a: string): string => {
+  const c = parseCidr(a);
+  return c ? addrText(c.family, c.base) : a;
 };
 
-function portFromJson(map: PortElem['map'], [k, v]: [Json, Json]): PortElem | undefined {
-  const key = (unwrap(k) as { concat?: Json[] })?.concat;
-  const val = (v as { concat?: Json[] })?.concat;
-  if (!key || !val) return undefined;
-  const parts = key.length === 3 ? [key[0], canon(key[1]), key[2]] : key;
-  return { map, key: parts.join(' . '), value: `${canon(val[0])} . ${val[1]}` };
+/** Elements of every set and map in a text listing, by name: `key : value` strings. */
+function elementsByMap(text: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  // Elements hold no braces, so each list runs from `elements = {` to the next `}`.
+  const re = /\b(?:map|set) (\S+) \{[^}]*?elements = \{([^}]*)\}/g;
+  for (const m of text.matchAll(re)) out.set(m[1], m[2].split(',').map((e) => e.trim().replace(/\s+/g, ' ')).filter(Boolean));
+  return out;
 }
 
-/** Parse a listing of our table, for removing by id what an earlier process installed. */
-export function parseListing(json: string): Listing {
+function portFromText(map: PortElem['map'], el: string): PortElem | undefined {
+  const [k, v] = el.split(' : ');
+  if (!v) return undefined;
+  const key = k.split(' . ');
+  const val = v.split(' . ');
+  if (key.length === 3) key[1] = canon(key[1]);
+  return { map, key: key.join(' . '), value: `${canon(val[0])} . ${val[1]}` };
+}
+
+/**
+ * Parse a text listing of our table, for removing by id what an earlier
+ * process installed. Text, not `nft -j`: with -j nft reads its input by
+ * opening /dev/stdin, which fails on the socket Node gives a child as stdin.
+ */
+export function parseListing(text: string): Listing {
   const out: Listing = { networks: new Map(), ports: [] };
   const net = (tag: string): NetRules => {
     let n = out.networks.get(tag);
     if (!n) out.networks.set(tag, (n = { id: tag, tag, bridge: '', masquerade: false, icc: true, internal: false }));
     return n;
   };
-  const items = (JSON.parse(json) as { nftables?: { map?: { name: string; elem?: [Json, Json][] } }[] }).nftables ?? [];
-  for (const { map } of items) {
-    if (!map?.elem) continue;
-    for (const pair of map.elem) {
-      if (map.name.startsWith('ports')) {
-        const p = portFromJson(map.name as PortElem['map'], pair);
+  for (const [name, elems] of elementsByMap(text)) {
+    for (const el of elems) {
+      if (name.startsWith('ports')) {
+        const p = portFromText(name as PortElem['map'], el);
         if (p) out.ports.push(p);
         continue;
       }
-      const m = /^n-([0-9a-f]{12})-(from|post)$/.exec(String((pair[1] as { jump?: { target?: string } })?.jump?.target));
+      const m = /^(\S+) : jump n-([0-9a-f]{12})-(from|post)$/.exec(el);
       if (!m) continue;
-      const key = unwrap(pair[0]) as string | { prefix?: { addr: string; len: number } };
-      if (map.name === 'fwd_from' && typeof key === 'string') net(m[1]).bridge = key;
-      const prefix = typeof key === 'object' && key?.prefix ? `${canon(key.prefix.addr)}/${key.prefix.len}` : typeof key === 'string' ? key : '';
-      if (map.name === 'src4') net(m[1]).subnet4 = prefix.includes('/') ? prefix : `${prefix}/32`;
-      if (map.name === 'src6') net(m[1]).subnet6 = prefix.includes('/') ? prefix : `${prefix}/128`;
+      const [, key, tag] = m;
+      if (name === 'fwd_from') net(tag).bridge = key.replace(/^"|"$/g, '');
+      const [addr, len] = key.split('/');
+      if (name === 'src4') net(tag).subnet4 = `${canon(addr)}/${len ?? 32}`;
+      if (name === 'src6') net(tag).subnet6 = `${canon(addr)}/${len ?? 128}`;
     }
   }
   return out;

@@ -4,13 +4,13 @@
 // answers for the namespace of the thread that opens it, and only the main
 // thread follows the daemon into a namespace (the fs thread pool does not).
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Conflict, wrap } from '../../daemon/errors.js';
 import { run } from './exec.js';
 import type { Firewall, FwNetwork, FwPortMap } from './firewall.js';
 import {
-  NFT_LAYOUT, TABLE, addPortsScript, baseRulesScript, chains, checkNetwork, declareScript, destroyScript,
+  NFT_LAYOUT, TABLE, addPortsScript, baseRulesScript, chains, checkId, checkNetwork, declareScript, destroyScript,
   networkScript, parseListing, portElem, portsOfNetwork, removeNetworkScript, removePortsScript, restoreScript,
   script, type Listing, type NetRules, type PortElem,
 } from './nft-rules.js';
@@ -79,7 +79,7 @@ export class NftFirewall implements Firewall {
   }
 
   /** Per-bridge and per-namespace settings the network's rules rely on. */
-  private async bridgeSysctls(n: NetRules): Promise<void> {
+  private bridgeSysctls(n: NetRules): void {
     // Lets the host reach published ports on 127.0.0.1 (output DNAT to a bridge);
     // the guard chain keeps containers off the host's loopback. A missing bridge is
     // the driver's business: the setting is re-applied by restore().
@@ -87,9 +87,10 @@ export class NftFirewall implements Firewall {
     if (n.icc) return;
     // icc=false filters bridge→same-bridge traffic, which only reaches the inet
     // forward hook through br_netfilter (as with Docker).
-    if (!existsSync(join(this.procSys, 'net/bridge'))) await run('modprobe', ['br_netfilter']).catch(() => undefined);
+    // Loading it is left to the operator (modprobe br_netfilter, or modules-load.d):
+    // no process here, and no module loaded behind the host's back.
     if (!this.sysctl('net/bridge/bridge-nf-call-iptables', '1')) {
-      throw wrap(`network ${n.id}: icc=false`, new Error('needs the br_netfilter kernel module, which is not loaded'));
+      throw wrap(`network ${n.id}: icc=false`, new Error('needs the br_netfilter kernel module (modprobe br_netfilter)'));
     }
     this.sysctl('net/bridge/bridge-nf-call-ip6tables', '1');
   }
@@ -116,11 +117,11 @@ export class NftFirewall implements Firewall {
     const lines = moved && prev ? [...removeNetworkScript(prev, []), ...networkScript(n)] : networkScript(n);
     await this.apply(lines, `add network ${n.id} (bridge ${n.bridge})`);
     this.nets.set(n.id, n);
-    await this.bridgeSysctls(n);
+    this.bridgeSysctls(n);
   }
 
   async removeNetwork(id: string): Promise<void> {
-    const tag = id.slice(0, 12);
+    const tag = checkId(id).slice(0, 12);
     let n = this.nets.get(id);
     let ports = [...this.ports.values()].filter((p) => p.networkId === id).map((p) => p.elem);
     if (!n) {
@@ -172,7 +173,7 @@ export class NftFirewall implements Firewall {
     this.ports.clear();
     for (const n of rules) this.nets.set(n.id, n);
     elems.forEach((elem, i) => this.ports.set(elemId(elem), { elem, networkId: maps[i].networkId }));
-    for (const n of rules) await this.bridgeSysctls(n);
+    for (const n of rules) this.bridgeSysctls(n);
   }
 
   async destroy(): Promise<void> {
@@ -186,23 +187,16 @@ export class NftFirewall implements Firewall {
     try {
       await this.apply(lines, what);
     } catch (err) {
-      if (!isMissing(err) || (await this.hasTable())) throw err;
+      if (!isMissing(err) || (await this.listing()) !== undefined) throw err;
     }
   }
 
-  private async hasTable(): Promise<boolean> {
-    try {
-      await run(this.nft, ['list', 'table', ...TABLE.split(' ')]);
-      return true;
-    } catch (err) {
-      if (isMissing(err)) return false;
-      throw wrap('nft: list table inet lnetd', err);
-    }
-  }
-
+  /** Our table as nft's JSON, undefined when it does not exist. */
   private async listing(): Promise<Listing | undefined> {
     try {
-      const { stdout } = await run(this.nft, ['-j', 'list', 'table', ...TABLE.split(' ')]);
+      // The command goes on stdin: nft reads all of it before it exits, so our
+      // write never hits a closed pipe (a bare `nft list` may exit first: EPIPE).
+      const { stdout } = await run(this.nft, ['-f', '-'], `list table ${TABLE}\n`);
       return parseListing(stdout);
     } catch (err) {
       if (isMissing(err)) return undefined;

@@ -73,32 +73,71 @@ t.test('removal adds each object before deleting it; restore declares chains bef
   t.ok(r.indexOf('add chain inet lnetd n-abababababab-post') < r.findIndex((l) => l.startsWith('add map inet lnetd src4')));
 });
 
+// What `nft list table inet lnetd` printed on nft 1.0.6 (trimmed).
+const LISTING = `table inet lnetd {
+	comment "lnetd inet-lnetd/1"
+	set bridges {
+		type ifname
+		elements = { "lnet-abababab" }
+	}
+
+	map fwd_from {
+		type ifname : verdict
+		comment "forward in from a bridge"
+		elements = { "lnet-abababab" : jump n-abababababab-from,
+			     "lnet-cdcdcdcd" : jump n-cdcdcdcdcdcd-from }
+	}
+
+	map src4 {
+		type ipv4_addr : verdict
+		flags interval
+		elements = { 10.1.2.3 : jump n-cdcdcdcdcdcd-post, 172.18.0.0/16 : jump n-abababababab-post }
+	}
+
+	map src6 {
+		type ipv6_addr : verdict
+		flags interval
+		elements = { fd00:1::/64 : jump n-abababababab-post }
+	}
+
+	map ports4 {
+		type inet_proto . ipv4_addr . inet_service : ipv4_addr . inet_service
+		elements = { udp . 10.0.0.1 . 53 : 172.18.0.9 . 53 }
+	}
+
+	map ports4_any {
+		type inet_proto . inet_service : ipv4_addr . inet_service
+		elements = { tcp . 8080 : 172.18.0.2 . 80,
+			     sctp . 9 : 10.1.2.3 . 9 }
+	}
+
+	map ports6_any {
+		type inet_proto . inet_service : ipv6_addr . inet_service
+	}
+}
+`;
+
 t.test('parseListing reads networks and ports back', async (t) => {
-  const json = JSON.stringify({ nftables: [
-    { metainfo: { version: '1.0.6' } },
-    { map: { name: 'fwd_from', elem: [['lnet-abababab', { jump: { target: 'n-abababababab-from' } }]] } },
-    { map: { name: 'src4', elem: [[{ prefix: { addr: '172.18.0.0', len: 16 } }, { jump: { target: 'n-abababababab-post' } }]] } },
-    { map: { name: 'src6', elem: [[{ prefix: { addr: 'fd00:1::', len: 64 } }, { jump: { target: 'n-abababababab-post' } }]] } },
-    { map: { name: 'ports4', elem: [[{ concat: ['udp', '10.0.0.1', 53] }, { concat: ['172.18.0.9', 53] }]] } },
-    { map: { name: 'ports4_any', elem: [[{ concat: ['tcp', 8080] }, { concat: ['172.18.0.2', 80] }]] } },
-  ] });
-  const l = parseListing(json);
+  const l = parseListing(LISTING);
   const n = l.networks.get('abababababab');
   t.same([n?.bridge, n?.subnet4, n?.subnet6], ['lnet-abababab', '172.18.0.0/16', 'fd00:1::/64']);
+  t.same([l.networks.get('cdcdcdcdcdcd')?.bridge, l.networks.get('cdcdcdcdcdcd')?.subnet4], ['lnet-cdcdcdcd', '10.1.2.3/32']);
   t.same(l.ports, [
     { map: 'ports4', key: 'udp . 10.0.0.1 . 53', value: '172.18.0.9 . 53' },
     { map: 'ports4_any', key: 'tcp . 8080', value: '172.18.0.2 . 80' },
+    { map: 'ports4_any', key: 'sctp . 9', value: '10.1.2.3 . 9' },
   ]);
 });
 
-/** A stand-in nft: logs argv and stdin, fails once with the text of `fail`, prints `listing` for list. */
+/** A stand-in nft: logs argv and stdin, fails once with the text of `fail`, prints `listing` for a list command. */
 function fakeNft(dir: string): { bin: string; log: () => string; failOnce: (stderr: string) => void } {
   const bin = join(dir, 'nft');
   writeFileSync(bin, `#!/bin/sh
 d='${dir}'
-echo "ARGS $*" >> "$d/log"; cat >> "$d/log"
+in=$(cat)
+printf 'ARGS %s\n%s\n' "$*" "$in" >> "$d/log"
 if [ -f "$d/fail" ]; then cat "$d/fail" >&2; rm "$d/fail"; exit 1; fi
-if [ "$2" = list ] && [ -f "$d/listing" ]; then cat "$d/listing"; fi
+case "$in" in 'list table'*) cat "$d/listing" 2>/dev/null;; esac
 exit 0
 `);
   chmodSync(bin, 0o755);
@@ -134,20 +173,19 @@ t.test('NftFirewall: one process per change, sysctls, errors', async (t) => {
   await t.rejects(fw.addNetwork(NET), { message: /nft: add network .*Operation not permitted/ });
   const before = processCount();
   await t.rejects(fw.addNetwork({ ...NET, bridge: 'bad"name' }), { code: 'BAD_REQUEST' });
+  await t.rejects(fw.removeNetwork('abc; flush ruleset'), { code: 'BAD_REQUEST' });
   t.equal(processCount(), before, 'bad input starts nothing');
 
   // A fresh instance removes by id what it never saw: it reads the table back.
-  writeFileSync(join(dir, 'listing'), JSON.stringify({ nftables: [
-    { map: { name: 'fwd_from', elem: [['lnet-abababab', { jump: { target: 'n-abababababab-from' } }]] } },
-    { map: { name: 'src4', elem: [[{ prefix: { addr: '172.18.0.0', len: 16 } }, { jump: { target: 'n-abababababab-post' } }]] } },
-    { map: { name: 'ports4_any', elem: [[{ concat: ['tcp', 8080] }, { concat: ['172.18.0.2', 80] }]] } },
-  ] }));
+  writeFileSync(join(dir, 'listing'), LISTING);
   const fresh = new NftFirewall({ nft: nft.bin, procSys: sys });
   await fresh.removeNetwork(NET.id);
   const last = nft.log().split('ARGS ').pop() ?? '';
   t.match(last, /delete element inet lnetd fwd_from \{ "lnet-abababab" \}/);
   t.match(last, /delete element inet lnetd ports4_any \{ tcp \. 8080 \}/);
   t.match(last, /delete chain inet lnetd n-abababababab-post/);
+  t.match(last, /delete element inet lnetd ports4 \{ udp \. 10\.0\.0\.1 \. 53 \}/, 'its host-address port too');
+  t.notMatch(last, /sctp/, 'ports of other networks stay');
 
   nft.failOnce('Error: No such file or directory\nlist table inet lnetd\n');
   const gone = new NftFirewall({ nft: nft.bin, procSys: sys });
