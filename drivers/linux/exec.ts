@@ -16,7 +16,7 @@ export interface RunResult { stdout: string; stderr: string }
 export function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
   started++;
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -28,6 +28,11 @@ export function run(cmd: string, args: string[], input?: string): Promise<RunRes
       if (code === 0) resolve({ stdout, stderr });
       else reject(Object.assign(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim()}`), { code: 'EEXEC', stderr }));
     });
-    child.stdin.end(input ?? '');
+    if (child.stdin) {
+      // A child that exits without reading all of stdin makes the write fail
+      // with EPIPE; its exit code tells what happened, so don't crash on it.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input);
+    }
   });
 }
