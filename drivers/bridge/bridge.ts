@@ -6,7 +6,7 @@
 
 import { BadRequest, Conflict } from '../../daemon/errors.js';
 import type { EndpointRecord, NetworkRecord } from '../../store/records.js';
-import type { Driver, DriverContext, JoinTarget, NetworkSettings } from '../driver.js';
+import type { Driver, DriverContext, FirewallRules, JoinTarget, NetworkSettings } from '../driver.js';
 import type { FwNetwork } from '../linux/firewall.js';
 import { parseBridgeOptions, validateNetwork, type BridgeOptions } from './options.js';
 import { portMaps } from './ports.js';
@@ -64,6 +64,11 @@ export class BridgeDriver implements Driver {
 
   constructor(private readonly ctx: DriverContext) {}
 
+  /** A named step for crash tests: the daemon may be killed right here. */
+  private step(name: string): void {
+    this.ctx.fault?.(name);
+  }
+
   validateNetwork(raw: Record<string, unknown>): NetworkSettings {
     return validateNetwork(raw);
   }
@@ -100,7 +105,9 @@ export class BridgeDriver implements Driver {
       // a bridge that was there before keeps its MTU unless one was asked for
       const br = await k.ensureBridge(bridge, existed && !o.mtu ? {} : { mtu });
       if (!existed) undo.push(() => k.deleteLink(bridge));
+      this.step('createNetwork:after-bridge');
       await this.plumbNetwork(net, bridge, o, undo);
+      this.step('createNetwork:after-firewall');
       const state: BridgeState = { bridge, mtu: br.mtu || mtu, createdBridge: !existed, mac: br.mac };
       return { ...state };
     } catch (err) {
@@ -115,6 +122,7 @@ export class BridgeDriver implements Driver {
       await k.addAddress(bridge, cidr);
       undo?.push(() => k.deleteAddress(bridge, cidr));
     }
+    if (undo) this.step('createNetwork:after-addr');
     // an internal network routes nothing, so it needs no forwarding
     if (!net.internal) await k.writeSysctl('net/ipv4/ip_forward', '1');
     await this.ctx.firewall.addNetwork(fwNetwork(net, bridge, o));
@@ -125,11 +133,12 @@ export class BridgeDriver implements Driver {
     const k = this.ctx.kernel;
     const st = bridgeState(net);
     await teardown(`delete bridge network ${net.name}`, [
-      () => this.ctx.firewall.removeNetwork(net.id),
+      async () => { await this.ctx.firewall.removeNetwork(net.id); this.step('deleteNetwork:after-firewall'); },
       // a bridge we did not make stays; only our gateway addresses leave it
       st.createdBridge
         ? () => k.deleteLink(st.bridge)
         : () => teardown(`remove gateway addresses from ${st.bridge}`, gatewayCidrs(net).map((c) => () => k.deleteAddress(st.bridge, c))),
+      async () => this.step('deleteNetwork:after-bridge'),
     ]);
     this.release(st.bridge, net.id);
   }
@@ -157,16 +166,16 @@ export class BridgeDriver implements Driver {
       await this.createVeth(veth, st, ep, target);
       // addresses and routes inside the sandbox go with the veth
       undo.push(() => k.deleteLink(veth));
-      await k.setLinkUp(target.ifname, target.key);
-      for (const cidr of [ep.ipv4, net.enableIpv6 ? ep.ipv6 : undefined]) {
-        if (cidr) await k.addAddress(target.ifname, cidr, target.key);
-      }
-      if (target.gatewayProvider && !net.internal) await this.defaultRoutes(net, target);
+      this.step('join:after-veth');
+      const addresses = [ep.ipv4, net.enableIpv6 ? ep.ipv6 : undefined].filter((a): a is string => !!a);
+      await k.setupInterface(target.ifname, target.key, { addresses, routes: target.gatewayProvider && !net.internal ? this.defaultRoutes(net) : [] });
+      this.step('join:after-setup');
       const maps = portMaps(net, ep, st.bridge);
       if (maps.length) {
         await this.ctx.firewall.addPortMaps(maps);
         undo.push(() => this.ctx.firewall.removePortMaps(maps));
       }
+      this.step('join:after-portmap');
     } catch (err) {
       await undo.fail(context(`join endpoint ${ep.name} to network ${net.name}`, err));
     }
@@ -184,19 +193,21 @@ export class BridgeDriver implements Driver {
     }
   }
 
-  private async defaultRoutes(net: NetworkRecord, target: JoinTarget): Promise<void> {
-    if (net.ipv4) await this.ctx.kernel.addRoute({ dst: 'default', gateway: net.ipv4.gateway }, target.key);
-    if (net.enableIpv6 && net.ipv6) await this.ctx.kernel.addRoute({ dst: 'default', gateway: net.ipv6.gateway }, target.key);
+  private defaultRoutes(net: NetworkRecord): Array<{ dst: string; gateway: string }> {
+    const out: Array<{ dst: string; gateway: string }> = [];
+    if (net.ipv4) out.push({ dst: 'default', gateway: net.ipv4.gateway });
+    if (net.enableIpv6 && net.ipv6) out.push({ dst: 'default', gateway: net.ipv6.gateway });
+    return out;
   }
 
   async leave(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void> {
     const st = bridgeState(net);
     const maps = portMaps(net, ep, st.bridge);
     await teardown(`leave endpoint ${ep.name} of network ${net.name}`, [
-      async () => { if (maps.length) await this.ctx.firewall.removePortMaps(maps); },
+      async () => { if (maps.length) await this.ctx.firewall.removePortMaps(maps); this.step('leave:after-portmap'); },
       // the host side lives in our namespace, so this works when the sandbox is gone;
       // when the sandbox is about to be deleted, its deletion reaps the pair
-      async () => { if (!target.sandboxGoing) await this.ctx.kernel.deleteLink(hostVethName(ep.id)); },
+      async () => { if (!target.sandboxGoing) await this.ctx.kernel.deleteLink(hostVethName(ep.id)); this.step('leave:after-veth'); },
     ]);
   }
 
@@ -209,5 +220,11 @@ export class BridgeDriver implements Driver {
     await this.plumbNetwork(net, st.bridge, parseBridgeOptions(net.options));
     const maps = eps.filter((e) => e.container).flatMap((e) => portMaps(net, e, st.bridge));
     if (maps.length) await this.ctx.firewall.addPortMaps(maps);
+  }
+
+  firewallRules(net: NetworkRecord, eps: EndpointRecord[]): FirewallRules {
+    const st = bridgeState(net);
+    const ports = eps.filter((e) => e.container).flatMap((e) => portMaps(net, e, st.bridge));
+    return { network: fwNetwork(net, st.bridge, parseBridgeOptions(net.options)), ports };
   }
 }

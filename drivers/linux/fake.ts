@@ -227,6 +227,13 @@ export class FakeKernel implements Kernel {
     return this.space(ns, 'list addresses').addrs.map((a) => ({ ...a }));
   }
 
+  async setupInterface(ifname: string, ns: string, cfg: { addresses: string[]; routes: Array<{ dst: string; gateway?: string }> }): Promise<void> {
+    this.enter('setupInterface', [ifname, ns, cfg], `set up ${ifname} in ${ns}`);
+    await this.setLinkUp(ifname, ns);
+    for (const cidr of cfg.addresses) await this.addAddress(ifname, cidr, ns);
+    for (const r of cfg.routes) await this.addRoute(r, ns);
+  }
+
   async addRoute(route: { dst: string; gateway?: string; ifname?: string }, ns?: string): Promise<void> {
     const what = `add route ${route.dst}${route.gateway ? ` via ${route.gateway}` : ''}`;
     this.enter('addRoute', [route, ns], what);

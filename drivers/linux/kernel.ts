@@ -63,6 +63,11 @@ export interface Kernel {
   deleteAddress(ifname: string, cidr: string, ns?: string): Promise<void>;
   addresses(ns?: string): Promise<AddressInfo[]>;
 
+  /** Bring a link up inside ns with its addresses and routes (existing ones are
+   * success): the requests go out back to back and the kernel applies them in
+   * order, so a join waits for one round trip instead of one per step. */
+  setupInterface(ifname: string, ns: string, cfg: { addresses: string[]; routes: Array<{ dst: string; gateway?: string }> }): Promise<void>;
+
   /** Add a route; an existing one is success. */
   addRoute(route: { dst: string; gateway?: string; ifname?: string }, ns?: string): Promise<void>;
   routes(ns?: string): Promise<RouteInfo[]>;

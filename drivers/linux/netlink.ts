@@ -56,6 +56,8 @@ function sysctlFile(path: string): string {
 export class NetlinkKernel implements Kernel {
   private readonly own: NsHandle;
   private readonly handles = new Map<string, NsHandle>();
+  /** ifindex of our bridges by name: every join enslaves a veth to one. Dropped when we delete the link. */
+  private readonly masters = new Map<string, number>();
 
   /** Takes the calling thread's namespace as the daemon's own. */
   constructor() {
@@ -201,9 +203,17 @@ export class NetlinkKernel implements Kernel {
         linkinfo: vethLinkinfo({ name: spec.peer.name, mac: spec.peer.mac, mtu: spec.mtu, nsFd: peerNs.fd }),
       };
       if (spec.mtu) attrs.mtu = spec.mtu;
-      if (spec.master) attrs.master = await this.indexOf(this.own, spec.master);
+      if (spec.master) attrs.master = await this.masterIndex(spec.master);
       // master and up are applied by the kernel after the link is registered, in this one request
-      await this.own.sock.newLink(UP, attrs, CREATE_EXCL);
+      try {
+        await this.own.sock.newLink(UP, attrs, CREATE_EXCL);
+      } catch (err) {
+        // a bridge re-made behind our back has a new index: look it up again once
+        if (!spec.master || code(err) !== 'ENODEV') throw err;
+        this.masters.delete(spec.master);
+        attrs.master = await this.masterIndex(spec.master);
+        await this.own.sock.newLink(UP, attrs, CREATE_EXCL);
+      }
     });
     if (!spec.hairpin) return;
     try {
@@ -215,7 +225,17 @@ export class NetlinkKernel implements Kernel {
     }
   }
 
+  private async masterIndex(name: string): Promise<number> {
+    let index = this.masters.get(name);
+    if (index === undefined) {
+      index = await this.indexOf(this.own, name);
+      this.masters.set(name, index);
+    }
+    return index;
+  }
+
   async deleteLink(name: string, ns?: string): Promise<void> {
+    if (ns === undefined) this.masters.delete(name);
     await this.gone(`delete link ${name}${at(ns)}`, () => this.handle(ns).sock.delLink({}, { ifname: name }));
   }
 
@@ -262,24 +282,27 @@ export class NetlinkKernel implements Kernel {
     });
   }
 
+  async setupInterface(ifname: string, ns: string, cfg: { addresses: string[]; routes: Array<{ dst: string; gateway?: string }> }): Promise<void> {
+    await this.op(`set up ${ifname}${at(ns)}`, async () => {
+      const h = this.handle(ns);
+      const index = await this.indexOf(h, ifname);
+      const existsOk = (p: Promise<unknown>) => p.catch((err) => { if (code(err) !== 'EEXIST') throw err; });
+      // No await between the sends: each is one sendmsg that the kernel handles
+      // before returning, so up, addresses and routes are applied in this order.
+      const pending: Array<Promise<unknown>> = [h.sock.setLink({ index, ...UP })];
+      for (const cidr of cfg.addresses) pending.push(existsOk(h.sock.newAddress(...this.addrRequest(cidr, index), CREATE_EXCL)));
+      for (const r of cfg.routes) pending.push(existsOk(h.sock.newRoute(...routeRequest(r), CREATE_EXCL)));
+      await Promise.all(pending);
+    });
+  }
+
   async addRoute(route: { dst: string; gateway?: string; ifname?: string }, ns?: string): Promise<void> {
     const what = `add route ${route.dst}${route.gateway ? ` via ${route.gateway}` : ''}${route.ifname ? ` dev ${route.ifname}` : ''}${at(ns)}`;
     await this.op(what, async () => {
-      const dst = route.dst === 'default' ? undefined : parseCidr(route.dst);
-      const gw = route.gateway ? ipToBuffer(route.gateway) : undefined;
-      const family = dst?.family ?? (gw?.length === 16 ? 6 : gw ? 4 : undefined);
-      if (!family) throw failure('EINVAL', ' (a default route needs a gateway)');
       const h = this.handle(ns);
-      const attrs: rt.RouteAttrs = {};
-      if (dst?.prefix) attrs.dst = dst.addr;
-      if (gw) attrs.gateway = gw;
-      if (route.ifname) attrs.oif = await this.indexOf(h, route.ifname);
-      const data: rt.Route = {
-        family: AF[family], dstLen: dst?.prefix ?? 0, table: RT_TABLE_MAIN,
-        protocol: 'BOOT', scope: gw ? 'UNIVERSE' : 'LINK', type: 'UNICAST',
-      };
+      const oif = route.ifname ? await this.indexOf(h, route.ifname) : undefined;
       try {
-        await h.sock.newRoute(data, attrs, CREATE_EXCL);
+        await h.sock.newRoute(...routeRequest(route, oif), CREATE_EXCL);
       } catch (err) {
         if (code(err) !== 'EEXIST') throw err;
       }
@@ -317,6 +340,23 @@ export class NetlinkKernel implements Kernel {
     this.own.sock.socket.close();
     closeSync(this.own.fd);
   }
+}
+
+/** RTM_NEWROUTE for a prefix or default route, by gateway and/or output interface. */
+function routeRequest(route: { dst: string; gateway?: string }, oif?: number): [rt.Route, rt.RouteAttrs] {
+  const dst = route.dst === 'default' ? undefined : parseCidr(route.dst);
+  const gw = route.gateway ? ipToBuffer(route.gateway) : undefined;
+  const family = dst?.family ?? (gw?.length === 16 ? 6 : gw ? 4 : undefined);
+  if (!family) throw failure('EINVAL', ' (a default route needs a gateway)');
+  const attrs: rt.RouteAttrs = {};
+  if (dst?.prefix) attrs.dst = dst.addr;
+  if (gw) attrs.gateway = gw;
+  if (oif) attrs.oif = oif;
+  const data: rt.Route = {
+    family: AF[family], dstLen: dst?.prefix ?? 0, table: RT_TABLE_MAIN,
+    protocol: 'BOOT', scope: gw ? 'UNIVERSE' : 'LINK', type: 'UNICAST',
+  };
+  return [data, attrs];
 }
 
 function toLinkInfo(m: rt.LinkMessage): LinkInfo {

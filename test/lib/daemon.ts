@@ -50,7 +50,7 @@ export class TestDaemon {
   stderr = '';
   private exitHook = () => this.cleanupSync();
 
-  constructor(readonly extraArgs: string[] = [], readonly env: NodeJS.ProcessEnv = {}) {
+  constructor(readonly extraArgs: string[] = [], readonly env: NodeJS.ProcessEnv = {}, readonly nodeArgs: string[] = []) {
     const r = spawnSync('ip', ['netns', 'add', this.name]);
     if (r.status !== 0) throw new Error(`ip netns add ${this.name}: ${r.stderr}`);
     spawnSync('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']);
@@ -60,7 +60,7 @@ export class TestDaemon {
   /** Start (or restart) the daemon and wait until it answers /_ping. */
   async start(args: string[] = []): Promise<void> {
     this.stderr = '';
-    const argv = ['--net=' + this.nsPath, process.execPath, MAIN, '--socket', this.socket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--log-level', 'warn', ...this.extraArgs, ...args];
+    const argv = ['--net=' + this.nsPath, process.execPath, ...this.nodeArgs, MAIN, '--socket', this.socket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--log-level', 'warn', ...this.extraArgs, ...args];
     const proc = spawn('nsenter', argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.env } });
     this.proc = proc;
     proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
