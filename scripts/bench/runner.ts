@@ -47,7 +47,11 @@ async function phase(systems: System[], rounds: number[][], res: Map<string, Sys
  * last container, so neither one-time cost lands in the samples. */
 export async function runRounds(systems: System[], n: number, rounds: number, log: Log): Promise<Map<string, SystemResult>> {
   const res = new Map<string, SystemResult>(systems.map((s) => [s.name, { attach: [], detach: [], attachNs: [], detachNs: [] }]));
-  for (const s of systems) await s.attach(0);
+  for (const s of systems) {
+    await s.attach(0);
+    const problems = await s.verify(0);
+    if (problems.length) throw new Error(`${s.name}: an attach did not attach: ${problems.join('; ')}`);
+  }
   const plan = chunks(n, rounds);
   await phase(systems, plan, res, 'attach', log);
   // Counted at the peak, with N attached, on an extra container outside the samples.

@@ -10,6 +10,8 @@ export interface System {
   start(): Promise<void>;
   attach(i: number): Promise<Timing>;
   detach(i: number): Promise<Timing>;
+  /** Why container i is not attached as PEERS.md defines it (empty: it is). */
+  verify(i: number): Promise<string[]>;
   /** Processes per attach, measured the best way the system allows. */
   processes(calibrationIndex: number): Promise<ProcCount>;
   stop(): Promise<void>;

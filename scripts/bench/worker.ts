@@ -8,13 +8,17 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runSync } from './proc.js';
+import { attachProblems } from './verify.js';
 import type { Exec, Peer, PeerContext } from './peers/peer.js';
 import { cniPeer } from './peers/cni.js';
 import { netavarkPeer } from './peers/netavark.js';
 import { iproute2Peer } from './peers/iproute2.js';
 
-export interface WorkerRequest { op: 'setup' | 'attach' | 'detach' | 'calibrate' | 'quit'; i?: number }
-export interface WorkerReply { ok: boolean; error?: string; ms?: number; nsMs?: number; attachProcs?: number; detachProcs?: number; method?: string }
+export interface WorkerRequest { op: 'setup' | 'attach' | 'detach' | 'calibrate' | 'verify' | 'quit'; i?: number }
+export interface WorkerReply {
+  ok: boolean; error?: string; ms?: number; nsMs?: number;
+  attachProcs?: number; detachProcs?: number; method?: string; problems?: string[];
+}
 
 const [sys, tmpDir, nsPrefix] = process.argv.slice(2) as [string, string, string];
 const ctx: PeerContext = { tmpDir, nsPrefix };
@@ -74,12 +78,22 @@ function calibrate(i: number): WorkerReply {
   return { ok: true, attachProcs: a, detachProcs: d, method: hasStrace ? 'strace execve' : '/proc/stat forks' };
 }
 
+/** Container namespaces live in this process's mount namespace (ip netns
+ * exec made it private), so only we can look inside them. */
+function verify(i: number): WorkerReply {
+  const ns = nsPrefix + i;
+  const ipj = (what: string): string => runSync('ip', ['-j', '-n', ns, what, 'show']).stdout;
+  const ruleset = sys === 'iproute2' ? null : runSync('nft', ['list', 'ruleset']).stdout;
+  return { ok: true, problems: attachProblems(ipj('addr'), ipj('route'), ruleset) };
+}
+
 function handle(req: WorkerRequest): WorkerReply {
   switch (req.op) {
     case 'setup': peer.setup(plain); return { ok: true };
     case 'attach': return { ok: true, ...attach(req.i!, plain) };
     case 'detach': return { ok: true, ...detach(req.i!, plain) };
     case 'calibrate': return calibrate(req.i!);
+    case 'verify': return verify(req.i!);
     case 'quit': process.exit(0);
   }
 }

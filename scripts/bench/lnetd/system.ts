@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createHostNs } from '../netns.js';
 import { deleteNetns } from '../cleanup.js';
+import { runSync } from '../proc.js';
+import { attachProblems } from '../verify.js';
 import type { ProcCount, System, Timing } from '../system.js';
 import { Daemon } from './daemon.js';
 import { LnetdClient } from './client.js';
@@ -19,10 +21,12 @@ export function joinBody(containerId: string): Record<string, unknown> {
 }
 
 /** Create endpoint + join: one attach as a runtime does it. */
-export async function attachOne(client: LnetdClient, net: string, name: string, cid: string): Promise<string> {
+/** Create endpoint + join: one attach as a runtime does it. Returns the
+ * endpoint id and the sandbox (netns path) the join made. */
+export async function attachOne(client: LnetdClient, net: string, name: string, cid: string): Promise<{ ep: string; sandbox: string }> {
   const ep = await client.call<string>('POST', `/networks/${net}/endpoints`, { name, exposed_ports: [], port_mapping: null });
-  await client.call('POST', `/networks/${net}/endpoints/${ep}/containers`, joinBody(cid));
-  return ep;
+  const sandbox = await client.call<string>('POST', `/networks/${net}/endpoints/${ep}/containers`, joinBody(cid));
+  return { ep, sandbox };
 }
 
 export async function detachOne(client: LnetdClient, net: string, ep: string, cid: string): Promise<void> {
@@ -35,7 +39,7 @@ export class LnetdSystem implements System {
   private daemon?: Daemon;
   private host = '';
   private net = '';
-  private readonly attached = new Map<number, { ep: string; cid: string }>();
+  private readonly attached = new Map<number, { ep: string; cid: string; sandbox: string }>();
   private procs = 0;
   private attaches = 0;
 
@@ -53,11 +57,11 @@ export class LnetdSystem implements System {
     const cid = randomBytes(32).toString('hex');
     const before = await this.daemon!.processesStarted();
     const t0 = performance.now();
-    const ep = await attachOne(client, this.net, `c${i}`, cid);
+    const { ep, sandbox } = await attachOne(client, this.net, `c${i}`, cid);
     const ms = performance.now() - t0;
     // Index 0 is the warm-up container: its one-time work is not an attach's.
     if (i > 0) { this.procs += (await this.daemon!.processesStarted()) - before; this.attaches++; }
-    this.attached.set(i, { ep, cid });
+    this.attached.set(i, { ep, cid, sandbox });
     return { ms };
   }
 
@@ -69,6 +73,14 @@ export class LnetdSystem implements System {
     const ms = performance.now() - t0;
     this.attached.delete(i);
     return { ms };
+  }
+
+  async verify(i: number): Promise<string[]> {
+    const a = this.attached.get(i);
+    if (!a) return [`container ${i} is not attached`];
+    const ipj = (what: string): string => runSync('nsenter', [`--net=${a.sandbox}`, 'ip', '-j', what, 'show']).stdout;
+    const ruleset = runSync('nsenter', [`--net=/run/netns/${this.host}`, 'nft', 'list', 'ruleset']).stdout;
+    return attachProblems(ipj('addr'), ipj('route'), ruleset);
   }
 
   /** lnetd counts its own children; we diffed /_stats around every attach. */

@@ -54,6 +54,10 @@ export class PeerSystem implements System {
     return { ms: r.ms!, nsMs: r.nsMs! };
   }
 
+  async verify(i: number): Promise<string[]> {
+    return (await this.ask({ op: 'verify', i })).problems!;
+  }
+
   async processes(i: number): Promise<ProcCount> {
     const r = await this.ask({ op: 'calibrate', i });
     return { perAttach: r.attachProcs!, perDetach: r.detachProcs!, method: r.method! };
