@@ -1,6 +1,6 @@
 // Assembly: store, kernel, firewall, drivers and controller, and the start-up
-// sequence (recover the journal, bind the default sandbox, restore networks,
-// make the predefined ones).
+// sequence (recover the journal, bind the default sandbox, reconcile the
+// kernel with the records, make the predefined ones).
 
 import { mkdir } from 'node:fs/promises';
 import { DEFAULT_POOLS_V4, DEFAULT_POOLS_V6, parseDefaultPools } from '../drivers/ipam/index.js';
@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js';
 import { Controller, type Logger } from './controller/controller.js';
 import { ensurePredefined } from './controller/networks.js';
 import { recoverJournal } from './controller/recover.js';
+import { reconcile } from './controller/reconcile.js';
 import type { Config } from './config.js';
 
 export interface Parts {
@@ -30,7 +31,7 @@ export function drivers(ctx: DriverContext): Driver[] {
 
 export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAddressPools' | 'defaultAddressPools6'>, parts: Parts): Promise<Controller> {
   await mkdir(cfg.netnsDir, { recursive: true, mode: 0o755 });
-  const ctx: DriverContext = { kernel: parts.kernel, firewall: parts.firewall, netnsDir: cfg.netnsDir };
+  const ctx: DriverContext = { kernel: parts.kernel, firewall: parts.firewall, netnsDir: cfg.netnsDir, fault: parts.fault };
   const ipam = {
     pools4: cfg.defaultAddressPools ? parseDefaultPools(cfg.defaultAddressPools) : DEFAULT_POOLS_V4,
     pools6: cfg.defaultAddressPools6 ? parseDefaultPools(cfg.defaultAddressPools6) : DEFAULT_POOLS_V6,
@@ -40,20 +41,8 @@ export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAdd
   await parts.firewall.init();
   await recoverJournal(c);
   if (!(await parts.kernel.isNetns(c.defaultSandboxKey))) await parts.kernel.bindOwnNetns(c.defaultSandboxKey);
-  await restoreNetworks(c);
+  // after a reboot or a crash the records and the kernel disagree: the records win
+  await reconcile(c, parts.firewall);
   await ensurePredefined(c);
   return c;
-}
-
-/** After a reboot or a flush the records outlive the kernel state: re-create it. */
-async function restoreNetworks(c: Controller): Promise<void> {
-  for (const net of c.state.networks.values()) {
-    const driver = c.drivers.get(net.type);
-    if (!driver?.restore) continue;
-    try {
-      await driver.restore(net, c.state.networkEndpoints(net.id));
-    } catch (err) {
-      c.log.error({ err, network: net.name }, 'restore network failed');
-    }
-  }
 }

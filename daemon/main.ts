@@ -2,7 +2,8 @@
 // lnetd entry point: read settings, open the store, start the controller and
 // the listeners; on SIGTERM/SIGINT stop accepting, finish in-flight requests,
 // close the store and exit 0, leaving every kernel object in place so that
-// containers keep their network while the daemon is down.
+// containers keep their network while the daemon is down. SIGHUP (and
+// POST /_reapply) rebuilds lnetd's firewall tables from the records.
 
 import { mkdir, readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
@@ -16,6 +17,7 @@ import { NetlinkKernel } from '../drivers/linux/netlink.js';
 import { NftFirewall } from '../drivers/linux/nftables.js';
 import { processCount } from '../drivers/linux/exec.js';
 import { faultFromEnv } from './fault.js';
+import { reapplyFirewall } from './controller/reconcile.js';
 
 const API_VERSION = '1.0';
 
@@ -57,7 +59,8 @@ async function main(): Promise<void> {
   const ver = await version();
   const app = createApp(c, log, {
     version: () => ({ version: ver, api_version: API_VERSION, node_version: process.version, os: process.platform, arch: process.arch }),
-    stats: () => ({ processes_started: processCount(), rss_bytes: process.memoryUsage().rss, uptime_s: process.uptime(), networks: c.state.networks.size, endpoints: c.state.endpoints.size, sandboxes: c.state.sandboxes.size }),
+    stats: () => ({ processes_started: processCount(), rss_bytes: process.memoryUsage().rss, uptime_s: process.uptime(), networks: c.state.networks.size, endpoints: c.state.endpoints.size, sandboxes: c.state.sandboxes.size, unreadable_records: store.unreadable.length }),
+    reapply: () => reapplyFirewall(c, firewall),
   });
   const listeners = await startListeners(app, { socket: cfg.socket, tcp: cfg.tcp, env: process.env });
   log.info({ listen: listeners.describe, data_dir: cfg.dataDir, netns_dir: cfg.netnsDir, ms: Date.now() - started }, 'lnetd ready');
@@ -75,6 +78,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    reapplyFirewall(c, firewall).then((r) => log.info(r, 'SIGHUP: firewall rebuilt from the records'), (err) => log.error({ err }, 'SIGHUP: firewall rebuild failed'));
+  });
 }
 
 main().catch((err) => {

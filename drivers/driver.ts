@@ -4,12 +4,20 @@
 
 import type { EndpointRecord, NetworkRecord } from '../store/records.js';
 import type { Kernel } from './linux/kernel.js';
-import type { Firewall } from './linux/firewall.js';
+import type { Firewall, FwNetwork, FwPortMap } from './linux/firewall.js';
 
 export interface DriverContext {
   kernel: Kernel;
   firewall: Firewall;
   netnsDir: string;
+  /** Fault injection for crash tests (LNETD_FAULT): called at each named kernel step. */
+  fault?: (step: string) => void;
+}
+
+/** A network's share of the firewall as its records say, for a whole-table rebuild. */
+export interface FirewallRules {
+  network?: FwNetwork;
+  ports: FwPortMap[];
 }
 
 /** What a driver makes of the raw `options` map of a create-network request. */
@@ -50,4 +58,6 @@ export interface Driver {
   leave(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void>;
   /** Re-create what the records say must exist (after a reboot or a flush). */
   restore?(net: NetworkRecord, eps: EndpointRecord[]): Promise<void>;
+  /** Pure: the firewall rules the records imply (Firewall.restore after a flush). */
+  firewallRules?(net: NetworkRecord, eps: EndpointRecord[]): FirewallRules;
 }

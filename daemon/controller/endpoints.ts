@@ -67,6 +67,7 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
     };
     const driver = c.driver(net.type);
     const clear = await c.intent('createEndpoint', { endpoint: ep });
+    c.fault('createEndpoint:after-intent');
     let state: Record<string, unknown>;
     try {
       state = await driver.createEndpoint(net, ep);
@@ -74,6 +75,7 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
       await c.clearIntent(clear);
       throw err;
     }
+    c.fault('createEndpoint:after-driver');
     const done = { ...ep, driver: state };
     const ops: BatchOp[] = [{ type: 'put', kind: 'endpoints', key: done.id, value: done }, clear];
     if (net !== net0) ops.push({ type: 'put', kind: 'networks', key: net.id, value: net });
@@ -90,7 +92,9 @@ export async function deleteEndpoint(c: Controller, netRef: string, epRef: strin
     const ep = c.endpoint(net, epId);
     if (ep.container) throw new Conflict(`endpoint ${ep.name} is joined to container ${ep.container}: leave first`, 'ENDPOINT_IN_USE');
     const clear = await c.intent('deleteEndpoint', { endpoint: ep });
+    c.fault('deleteEndpoint:after-intent');
     await c.driver(net.type).deleteEndpoint(net, ep);
+    c.fault('deleteEndpoint:after-driver');
     await c.commit([{ type: 'del', kind: 'endpoints', key: ep.id }, clear]);
   });
 }

@@ -75,7 +75,9 @@ export async function join(c: Controller, netRef: string, epRef: string, req: Jo
     const { sb: sb0, fresh } = sandboxFor(c, net, req);
     const sb = withRequest(sb0, req);
     const target: JoinTarget = { containerId: req.containerId, key: sb.key, isDefault: sb.isDefault, ifname: `eth${sb.nextIf}`, gatewayProvider: providesGateway(c, sb, net) };
-    const clear = await c.intent('join', { networkId: net.id, endpointId: ep.id, containerId: req.containerId, key: sb.key, fresh, ifname: target.ifname });
+    // the file paths let recovery sweep a temporary file a kill left beside them
+    const files = [sb.hostsPath, sb.resolvConfPath].filter(Boolean);
+    const clear = await c.intent('join', { networkId: net.id, endpointId: ep.id, containerId: req.containerId, key: sb.key, fresh, ifname: target.ifname, files });
     c.fault('join:after-intent');
     const undo: Array<() => Promise<void>> = [];
     try {
@@ -90,6 +92,7 @@ export async function join(c: Controller, netRef: string, epRef: string, req: Jo
       const joinedEp: EndpointRecord = { ...ep, container: req.containerId, ifname: target.ifname };
       const joined = [...sb.endpoints.map((id) => c.state.endpoints.get(id)!).filter(Boolean), joinedEp];
       await writeFiles(c, sb, joined);
+      c.fault('join:after-files');
       const nextSb: SandboxRecord = { ...sb, endpoints: [...sb.endpoints, ep.id], nextIf: sb.nextIf + 1 };
       const ops: BatchOp[] = [
         { type: 'put', kind: 'endpoints', key: ep.id, value: joinedEp },

@@ -54,7 +54,7 @@ export async function createNetwork(c: Controller, req: CreateNetworkReq, predef
       await c.clearIntent(clear);
       throw err;
     }
-    c.fault('createNetwork:after-kernel');
+    c.fault('createNetwork:after-driver');
     const done: NetworkRecord = { ...rec, driver: state };
     try {
       await c.commit([{ type: 'put', kind: 'networks', key: done.id, value: done }, clear]);
@@ -77,7 +77,7 @@ export async function deleteNetwork(c: Controller, ref: string): Promise<void> {
     const clear = await c.intent('deleteNetwork', { network: net });
     c.fault('deleteNetwork:after-intent');
     await c.driver(net.type).deleteNetwork(net);
-    c.fault('deleteNetwork:after-kernel');
+    c.fault('deleteNetwork:after-driver');
     await c.commit([{ type: 'del', kind: 'networks', key: net.id }, clear]);
   });
 }

@@ -2,6 +2,8 @@
 // the daemon did not finish (it crashed, or was killed). Each is finished or
 // undone from what the store says, with idempotent kernel steps.
 
+import { readdir, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { JoinTarget } from '../../drivers/driver.js';
 import type { EndpointRecord, JournalRecord, NetworkRecord } from '../../store/records.js';
 import type { BatchOp } from '../../store/store.js';
@@ -12,6 +14,18 @@ type Step = (c: Controller, data: Record<string, unknown>) => Promise<BatchOp[]>
 const target = (d: Record<string, unknown>, isDefault: boolean): JoinTarget => ({
   containerId: String(d.containerId), key: String(d.key), isDefault, ifname: String(d.ifname ?? 'eth0'), gatewayProvider: false,
 });
+
+/** A kill between writing a sandbox file's temporary copy and renaming it
+ *  over the file leaves `.<name>.lnetd-<pid>-<ms>` beside it (sandbox-files.ts). */
+async function sweepTemporaries(files: unknown): Promise<void> {
+  if (!Array.isArray(files)) return;
+  for (const f of files) {
+    if (typeof f !== 'string' || !f.startsWith('/')) continue;
+    const prefix = `.${basename(f)}.lnetd-`;
+    const names = await readdir(dirname(f)).catch(() => [] as string[]);
+    for (const n of names) if (n.startsWith(prefix)) await unlink(join(dirname(f), n)).catch(() => undefined);
+  }
+}
 
 const steps: Record<string, Step> = {
   // Not committed: undo. Committed: the intent was cleared in the same batch, so we never get here.
@@ -42,6 +56,7 @@ const steps: Record<string, Step> = {
   },
   // A join that did not commit is undone: its veth, and its sandbox if the join made it.
   async join(c, d) {
+    await sweepTemporaries(d.files);
     const ep = c.state.endpoints.get(String(d.endpointId));
     const net = c.state.networks.get(String(d.networkId));
     if (!ep || !net || ep.container === d.containerId) return [];

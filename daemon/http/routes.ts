@@ -6,7 +6,7 @@ import type { Controller } from '../controller/controller.js';
 import { createEndpoint, deleteEndpoint } from '../controller/endpoints.js';
 import { join, leave } from '../controller/join.js';
 import { createNetwork, deleteNetwork } from '../controller/networks.js';
-import { BadRequest } from '../errors.js';
+import { BadRequest, NotFound } from '../errors.js';
 import { parseCreateEndpoint, parseCreateNetwork, parseFilters, parseJoin, parsePublish } from './requests.js';
 import { CONTAINER_ID_RE } from './validate.js';
 import * as wire from './wire.js';
@@ -22,7 +22,14 @@ function containerParam(id: string): string {
   return id;
 }
 
-export function routes(c: Controller, extra: { version: () => object; stats: () => object }): Router {
+export interface Extra {
+  version: () => object;
+  stats: () => object;
+  /** Rebuild lnetd's firewall tables from the records (after someone flushed the ruleset). */
+  reapply?: () => Promise<object>;
+}
+
+export function routes(c: Controller, extra: Extra): Router {
   const r = new Router();
   const s = c.state;
 
@@ -30,6 +37,10 @@ export function routes(c: Controller, extra: { version: () => object; stats: () 
   r.head('/_ping', (ctx) => { ctx.type = 'text/plain'; ctx.body = 'OK'; });
   r.get('/version', (ctx) => { ctx.body = extra.version(); });
   r.get('/_stats', (ctx) => { ctx.body = extra.stats(); });
+  r.post('/_reapply', async (ctx) => {
+    if (!extra.reapply) throw new NotFound('this daemon has no firewall to re-apply');
+    ctx.body = await extra.reapply();
+  });
 
   r.get('/networks', (ctx) => {
     const f = parseFilters(ctx.query, ['name', 'partial-id']);
