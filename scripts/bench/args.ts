@@ -7,12 +7,14 @@ export type SystemName = (typeof ALL_SYSTEMS)[number];
 
 export interface Options {
   n: number; rounds: number; json?: string; only: SystemName[];
-  scale: number; apiSeconds: number; apiNetworks: number; connections: number; smoke: boolean;
+  scale: number; apiSeconds: number; apiNetworks: number; connections: number; smoke: boolean; profile?: string;
 }
 
 export const USAGE = `usage: npm run bench -- [--n 200] [--rounds 5] [--json FILE] [--only lnetd,cni,netavark,iproute2]
-                     [--scale 1000] [--api-seconds 10] [--api-networks 100] [--connections 64] [--smoke]
-  --scale 0 skips scale+memory; --api-seconds 0 skips api. --smoke: tiny sizes for the test suite.`;
+                     [--scale 1000] [--api-seconds 10] [--api-networks 100] [--connections 64] [--smoke] [--profile DIR]
+  --scale 0 skips scale+memory; --api-seconds 0 skips api. --smoke: tiny sizes for the test suite.
+  --profile DIR: every lnetd daemon runs with node --cpu-prof into DIR; then
+  node dist/scripts/bench/profile.js DIR/*.cpuprofile shows where the time went.`;
 
 function int(v: string | undefined, dflt: number, name: string): number {
   if (v === undefined) return dflt;
@@ -27,7 +29,7 @@ export function parseOptions(argv: string[]): Options {
     options: {
       n: { type: 'string' }, rounds: { type: 'string' }, json: { type: 'string' }, only: { type: 'string' },
       scale: { type: 'string' }, 'api-seconds': { type: 'string' }, 'api-networks': { type: 'string' },
-      connections: { type: 'string' }, smoke: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      connections: { type: 'string' }, smoke: { type: 'boolean' }, profile: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { process.stdout.write(USAGE + '\n'); process.exit(0); }
@@ -37,7 +39,7 @@ export function parseOptions(argv: string[]): Options {
   const n = int(values.n, smoke ? 3 : 200, 'n');
   if (n < 1) throw new Error('--n must be at least 1');
   return {
-    n, smoke, json: values.json, only: only as SystemName[],
+    n, smoke, json: values.json, only: only as SystemName[], profile: values.profile,
     rounds: int(values.rounds, smoke ? 1 : 5, 'rounds'),
     scale: int(values.scale, smoke ? 20 : 1000, 'scale'),
     apiSeconds: int(values['api-seconds'], smoke ? 1 : 10, 'api-seconds'),

@@ -4,14 +4,14 @@
 
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PREFIX, RUN_ID, cleanupAll, installSignalHandlers, onCleanup, unmountUnder } from './cleanup.js';
 import { type Options, type SystemName, parseOptions, USAGE } from './args.js';
 import { hasBinary } from './proc.js';
 import type { System } from './system.js';
 import { PeerSystem } from './peers/system.js';
 import { LnetdSystem } from './lnetd/system.js';
-import { DAEMON_MAIN } from './lnetd/daemon.js';
+import { DAEMON_MAIN, nodeFlags } from './lnetd/daemon.js';
 import { CNI_BRIDGE } from './peers/cni.js';
 import { NETAVARK } from './peers/netavark.js';
 import { runRounds } from './runner.js';
@@ -42,6 +42,7 @@ function makeTmp(): string {
 async function bench(o: Options): Promise<void> {
   const names = available(o.only);
   const tmp = makeTmp();
+  if (o.profile) nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${resolve(o.profile)}`);
   log(`run ${RUN_ID}: ${names.join(', ')}; n=${o.n}, ${o.rounds} rounds; tmp ${tmp}`);
   const systems: System[] = names.map((s) => (s === 'lnetd' ? new LnetdSystem(tmp) : new PeerSystem(s, tmp)));
   for (const s of systems) await s.start();

@@ -17,6 +17,9 @@ export const DAEMON_MAIN = process.env.LNETD_BENCH_DAEMON ?? join(REPO_ROOT, 'di
  * 1,000 endpoints on one network. */
 const POOL_ARGS = ['--default-address-pools', '10.64.0.0/10:20'];
 
+/** Extra node flags for every daemon the bench starts (--profile sets --cpu-prof). */
+export const nodeFlags: string[] = [];
+
 export class Daemon {
   readonly socket: string;
   readonly netnsDir: string;
@@ -37,7 +40,7 @@ export class Daemon {
   /** Spawn and wait until ready(); resolves with seconds from spawn to ready. */
   async start(ready: () => Promise<boolean> = () => this.pinged(), timeoutMs = 30_000): Promise<number> {
     const log = openSync(join(this.dir, 'daemon.log'), 'a');
-    const args = [`--net=/run/netns/${this.hostNs}`, process.execPath, DAEMON_MAIN,
+    const args = [`--net=/run/netns/${this.hostNs}`, process.execPath, ...nodeFlags, DAEMON_MAIN,
       '--socket', this.socket, '--data-dir', join(this.dir, 'data'), '--netns-dir', this.netnsDir,
       '--log-level', 'warn', ...POOL_ARGS];
     const t0 = performance.now();
