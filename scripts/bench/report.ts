@@ -48,10 +48,18 @@ function systemsTable(j: BenchJson, res: Map<string, SystemResult>): string[] {
   return rows;
 }
 
+function procLine(name: string, r: SystemResult): string {
+  const p = r.procs!;
+  const detach = p.perDetach !== undefined ? `, ${p.perDetach}/detach` : '';
+  // Top-level execs per attach from the Node worker: ip netns add + the tool (iproute2: two ip).
+  const spawn = p.spawnMs !== undefined ? `; Node exec of true ${f(p.spawnMs)} ms, paid ${name === 'iproute2' ? 3 : 2}x per attach` : '';
+  return `  ${name}: ${f(p.perAttach, 1)} processes/attach${detach} (${p.method})${spawn}`;
+}
+
 export function table(j: BenchJson, res: Map<string, SystemResult>): string {
   const out = [`lnetd bench ${j.date}  n=${j.n}`, j.machine, '', 'ms per container; attach includes creating the network namespace for every system', ''];
   out.push(...systemsTable(j, res));
-  for (const [name, r] of res) if (r.procs) out.push(`  ${name}: ${f(r.procs.perAttach, 1)} processes/attach${r.procs.perDetach !== undefined ? `, ${r.procs.perDetach}/detach` : ''} (${r.procs.method})`);
+  for (const [name, r] of res) if (r.procs) out.push(procLine(name, r));
   if (j.scale) out.push('', `scale:  ${j.scale.containers} sequential attaches in ${f(j.scale.total_s)} s; median first 100 ${f(j.scale.first100_median_ms)} ms, last 100 ${f(j.scale.last100_median_ms)} ms`);
   if (j.api) out.push(`api:    GET /networks (${j.api.networks} networks, ${j.api.connections} connections): lnetd ${f(j.api.lnetd_rps, 0)} req/s (p99 ${f(j.api.lnetd_p99_ms)} ms), bare node ${f(j.api.bare_node_rps, 0)} req/s, ratio ${f(j.api.lnetd_rps / j.api.bare_node_rps)}`);
   if (j.memory) out.push(`memory: RSS ${f(j.memory.rss_mb, 1)} MB with ${j.memory.endpoints} endpoints; restart until they are served ${f(j.memory.startup_s, 3)} s`);

@@ -2,7 +2,7 @@
 
 export interface Timing { ms: number; nsMs?: number }
 
-export interface ProcCount { perAttach: number; perDetach?: number; method: string }
+export interface ProcCount { perAttach: number; perDetach?: number; method: string; spawnMs?: number }
 
 export interface System {
   readonly name: string;

@@ -60,7 +60,7 @@ export class PeerSystem implements System {
 
   async processes(i: number): Promise<ProcCount> {
     const r = await this.ask({ op: 'calibrate', i });
-    return { perAttach: r.attachProcs!, perDetach: r.detachProcs!, method: r.method! };
+    return { perAttach: r.attachProcs!, perDetach: r.detachProcs!, method: r.method!, spawnMs: r.spawnMs! };
   }
 
   async stop(): Promise<void> {
