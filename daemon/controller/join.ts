@@ -25,9 +25,8 @@ function sandboxFor(c: Controller, net: NetworkRecord, req: JoinReq): { sb: Sand
   }
   const key = isDefault ? c.defaultSandboxKey : `${c.netnsDir}/${req.containerId.slice(0, 12)}`;
   if (!isDefault) {
-    for (const other of c.state.sandboxes.values()) {
-      if (other.key === key) throw new Conflict(`container ${req.containerId} shares its first 12 characters with container ${other.containerId}, whose sandbox is ${key}`, 'ALREADY_JOINED');
-    }
+    const other = c.state.sandboxByKey.get(key);
+    if (other) throw new Conflict(`container ${req.containerId} shares its first 12 characters with container ${other}, whose sandbox is ${key}`, 'ALREADY_JOINED');
   }
   const sb: SandboxRecord = {
     version: RECORD_VERSION, containerId: req.containerId, key, isDefault, endpoints: [], nextIf: 0,

@@ -15,6 +15,8 @@ export class State {
   /** Endpoint ids per network, in creation order. */
   readonly endpointsByNetwork = new Map<string, Set<string>>();
   readonly sandboxes = new Map<string, SandboxRecord>();
+  /** Own-namespace sandboxes by key (netns path) → container id; the shared default one is left out. */
+  readonly sandboxByKey = new Map<string, string>();
   /** Addresses in use per network (endpoint addresses; gateway/aux are IPAM's). */
   readonly addressesByNetwork = new Map<string, Set<string>>();
   /** Host ports bound by port mappings: "proto/hostIp/port" → endpoint id. */
@@ -23,17 +25,14 @@ export class State {
   async load(store: Store): Promise<void> {
     for (const [, n] of await store.entries<NetworkRecord>('networks')) this.putNetwork(n);
     for (const [, e] of await store.entries<EndpointRecord>('endpoints')) this.putEndpoint(e);
-    for (const [, s] of await store.entries<SandboxRecord>('sandboxes')) this.sandboxes.set(s.containerId, s);
+    for (const [, s] of await store.entries<SandboxRecord>('sandboxes')) this.putSandbox(s);
   }
 
   apply(ops: BatchOp[]): void {
     for (const op of ops) {
       if (op.kind === 'networks') op.type === 'put' ? this.putNetwork(op.value as NetworkRecord) : this.delNetwork(op.key);
       else if (op.kind === 'endpoints') op.type === 'put' ? this.putEndpoint(op.value as EndpointRecord) : this.delEndpoint(op.key);
-      else if (op.kind === 'sandboxes') {
-        if (op.type === 'put') this.sandboxes.set(op.key, op.value as SandboxRecord);
-        else this.sandboxes.delete(op.key);
-      }
+      else if (op.kind === 'sandboxes') op.type === 'put' ? this.putSandbox(op.value as SandboxRecord) : this.delSandbox(op.key);
     }
   }
 
@@ -50,6 +49,18 @@ export class State {
       return false;
     }
     return this.hostPorts.has(portKey(proto, '', port));
+  }
+
+  private putSandbox(s: SandboxRecord): void {
+    this.sandboxes.set(s.containerId, s);
+    if (!s.isDefault) this.sandboxByKey.set(s.key, s.containerId);
+  }
+
+  private delSandbox(containerId: string): void {
+    const s = this.sandboxes.get(containerId);
+    if (!s) return;
+    this.sandboxes.delete(containerId);
+    if (this.sandboxByKey.get(s.key) === containerId) this.sandboxByKey.delete(s.key);
   }
 
   private putNetwork(n: NetworkRecord): void {
