@@ -31,6 +31,8 @@ export function drivers(ctx: DriverContext): Driver[] {
 
 export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAddressPools' | 'defaultAddressPools6'>, parts: Parts): Promise<Controller> {
   await mkdir(cfg.netnsDir, { recursive: true, mode: 0o755 });
+  const dir = await parts.kernel.prepareNetnsDir(cfg.netnsDir);
+  if (dir === 'skipped') parts.log.warn({ netns_dir: cfg.netnsDir }, 'netns dir is on disk and not empty: not putting it on a tmpfs (each sandbox costs a disk file)');
   const ctx: DriverContext = { kernel: parts.kernel, firewall: parts.firewall, netnsDir: cfg.netnsDir, fault: parts.fault };
   const ipam = {
     pools4: cfg.defaultAddressPools ? parseDefaultPools(cfg.defaultAddressPools) : DEFAULT_POOLS_V4,

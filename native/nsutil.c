@@ -82,12 +82,34 @@ static napi_value un_mount(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// mountTmpfs(path): a small tmpfs on the netns directory, shared so that mount
+// namespaces made later (a runtime's) see the namespaces bound inside it. On
+// disk file systems creating each mount-point file costs 0.3-1.3 ms here.
+static napi_value mount_tmpfs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char path[4096];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || get_string(env, argv[0], path, sizeof path)) {
+    napi_throw_type_error(env, NULL, "mountTmpfs(path) needs a path");
+    return NULL;
+  }
+  if (mount("lnetd-netns", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m") != 0) return throw_errno(env, "mount tmpfs", errno);
+  if (mount(NULL, path, NULL, MS_SHARED, NULL) != 0) {
+    int err = errno;
+    umount2(path, MNT_DETACH);
+    return throw_errno(env, "mount --make-shared", err);
+  }
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"unshareNet", NULL, unshare_net, NULL, NULL, NULL, napi_default, NULL},
     {"setns", NULL, set_ns, NULL, NULL, NULL, napi_default, NULL},
     {"bindMount", NULL, bind_mount, NULL, NULL, NULL, napi_default, NULL},
     {"unmount", NULL, un_mount, NULL, NULL, NULL, napi_default, NULL},
+    {"mountTmpfs", NULL, mount_tmpfs, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -168,7 +168,8 @@ export class BridgeDriver implements Driver {
       undo.push(() => k.deleteLink(veth));
       this.step('join:after-veth');
       const addresses = [ep.ipv4, net.enableIpv6 ? ep.ipv6 : undefined].filter((a): a is string => !!a);
-      await k.setupInterface(target.ifname, target.key, { addresses, routes: target.gatewayProvider && !net.internal ? this.defaultRoutes(net) : [] });
+      const routes = target.gatewayProvider && !net.internal ? this.defaultRoutes(net) : [];
+      await k.setupInterface(target.ifname, target.key, { addresses, routes, ipv6: net.enableIpv6 });
       this.step('join:after-setup');
       const maps = portMaps(net, ep, st.bridge);
       if (maps.length) {

@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { wrap } from '../../daemon/errors.js';
-import type { AddressInfo, Kernel, LinkInfo, RouteInfo, VethSpec } from './kernel.js';
+import type { AddressInfo, Kernel, LinkInfo, RouteInfo, SetupConfig, VethSpec } from './kernel.js';
 import { bufferToIp, bufferToMac, macToBuffer, parseCidr } from './linkinfo.js';
 
 export interface FakeLink extends LinkInfo {
@@ -109,6 +109,11 @@ export class FakeKernel implements Kernel {
     s.routes = s.routes.filter((r) => r.index !== l.index);
     for (const port of s.links.values()) if (port.master === l.index) delete port.master;
     return l;
+  }
+
+  async prepareNetnsDir(dir: string): Promise<'tmpfs' | 'mounted' | 'skipped'> {
+    this.enter('prepareNetnsDir', [dir], `prepare netns dir ${dir}`);
+    return 'tmpfs';
   }
 
   async createNetns(path: string): Promise<void> {
@@ -227,7 +232,7 @@ export class FakeKernel implements Kernel {
     return this.space(ns, 'list addresses').addrs.map((a) => ({ ...a }));
   }
 
-  async setupInterface(ifname: string, ns: string, cfg: { addresses: string[]; routes: Array<{ dst: string; gateway?: string }> }): Promise<void> {
+  async setupInterface(ifname: string, ns: string, cfg: SetupConfig): Promise<void> {
     this.enter('setupInterface', [ifname, ns, cfg], `set up ${ifname} in ${ns}`);
     await this.setLinkUp(ifname, ns);
     for (const cidr of cfg.addresses) await this.addAddress(ifname, cidr, ns);

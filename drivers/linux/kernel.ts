@@ -38,7 +38,19 @@ export interface VethSpec {
   };
 }
 
+export interface SetupConfig {
+  addresses: string[];
+  routes: Array<{ dst: string; gateway?: string }>;
+  /** false: no IPv6 link-local either (an IPv4-only network), so the
+   *  container sends no DAD/MLD/RS packets for the bridge to flood. */
+  ipv6?: boolean;
+}
+
 export interface Kernel {
+  /** Make the sandbox directory cheap to create files in (a tmpfs of its own
+   *  when it is empty and on disk). Returns what was done, for the log. */
+  prepareNetnsDir(dir: string): Promise<'tmpfs' | 'mounted' | 'skipped'>;
+
   /** New persistent namespace bind-mounted at path, with lo up. */
   createNetns(path: string): Promise<void>;
   /** Unmount and remove the namespace file; a missing one is success. */
@@ -66,7 +78,7 @@ export interface Kernel {
   /** Bring a link up inside ns with its addresses and routes (existing ones are
    * success): the requests go out back to back and the kernel applies them in
    * order, so a join waits for one round trip instead of one per step. */
-  setupInterface(ifname: string, ns: string, cfg: { addresses: string[]; routes: Array<{ dst: string; gateway?: string }> }): Promise<void>;
+  setupInterface(ifname: string, ns: string, cfg: SetupConfig): Promise<void>;
 
   /** Add a route; an existing one is success. */
   addRoute(route: { dst: string; gateway?: string; ifname?: string }, ns?: string): Promise<void>;

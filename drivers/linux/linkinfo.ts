@@ -162,6 +162,17 @@ export function bridgePortLinkinfo(opts: { hairpin: boolean }): Buffer {
   ]);
 }
 
+const AF_INET6 = 10;
+const IFLA_INET6_ADDR_GEN_MODE = 8;
+const IN6_ADDR_GEN_MODE_NONE = 1;
+
+/** IFLA_AF_SPEC map (as the netlink package takes it) telling IPv6 to generate
+ *  no link-local address on the link. The kernel refuses it on RTM_NEWLINK
+ *  create (EAFNOSUPPORT), so it goes with a change request. */
+export function noIpv6LinkLocal(): Map<number, Buffer> {
+  return new Map([[AF_INET6, encodeAttrs([{ type: IFLA_INET6_ADDR_GEN_MODE, data: u8(IN6_ADDR_GEN_MODE_NONE) }])]]);
+}
+
 /** IFLA_PROTINFO attribute (whole, with NLA_F_NESTED) for RTM_SETLINK with family AF_BRIDGE. */
 export function bridgePortProtinfo(opts: { hairpin: boolean }): Buffer {
   return encodeAttr({ type: IFLA_PROTINFO, nested: true, data: [{ type: IFLA_BRPORT_MODE, data: u8(opts.hairpin ? 1 : 0) }] });

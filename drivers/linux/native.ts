@@ -14,6 +14,7 @@ interface NsUtil {
   setns(fd: number): void;
   bindMount(src: string, dst: string): void;
   unmount(path: string): void;
+  mountTmpfs(path: string): void;
 }
 
 const ADDON = join('native', 'build', 'Release', 'nsutil.node');
@@ -130,6 +131,19 @@ export function mountNewNetns<T>(path: string, ownFd: number, inside: () => T): 
     try { unlinkSync(path); } catch { /* already gone */ }
     throw err;
   }
+}
+
+const TMPFS_MAGIC = 0x01021994;
+
+/** Put the netns directory on a tmpfs of its own (files there cost ~10 µs to
+ *  make, against 0.3-1.3 ms on this machine's ext4), unless it already is one
+ *  or already holds entries (mounting over them would hide live namespaces).
+ *  Returns what it did, for the log. */
+export function ensureNetnsTmpfs(dir: string, entries: number): 'tmpfs' | 'mounted' | 'skipped' {
+  if (statfsSync(dir).type === TMPFS_MAGIC) return 'tmpfs';
+  if (entries > 0) return 'skipped';
+  call(() => addon().mountTmpfs(dir));
+  return 'mounted';
 }
 
 /** Bind the calling thread's namespace at path. */

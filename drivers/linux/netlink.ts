@@ -6,14 +6,15 @@
 // wrong namespace). One socket per namespace path is cached until deleteNetns.
 
 import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import { closeSync, fstatSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import netlink from 'netlink';
 import type { RtNetlinkSocket, rt, ifla } from 'netlink';
 import { isGone, wrap } from '../../daemon/errors.js';
-import type { AddressInfo, Kernel, LinkInfo, RouteInfo, VethSpec } from './kernel.js';
-import { inNetns, isNetnsPath, mountNewNetns, mountOwnNetns, openOwnNetns, unmountNetns } from './native.js';
+import type { AddressInfo, Kernel, LinkInfo, RouteInfo, SetupConfig, VethSpec } from './kernel.js';
+import { ensureNetnsTmpfs, inNetns, isNetnsPath, mountNewNetns, mountOwnNetns, openOwnNetns, unmountNetns } from './native.js';
 import {
-  bridgeLinkinfo, bridgePortLinkinfo, bufferToIp, bufferToMac, decodeLinkKind, ipToBuffer, macToBuffer, parseCidr, vethLinkinfo,
+  bridgeLinkinfo, bridgePortLinkinfo, bufferToIp, noIpv6LinkLocal, bufferToMac, decodeLinkKind, ipToBuffer, macToBuffer, parseCidr, vethLinkinfo,
 } from './linkinfo.js';
 
 const { createRtNetlink, FlagsNew } = netlink;
@@ -119,6 +120,10 @@ export class NetlinkKernel implements Kernel {
     return msg.data.index;
   }
 
+  async prepareNetnsDir(dir: string): Promise<'tmpfs' | 'mounted' | 'skipped'> {
+    return this.op(`prepare netns dir ${dir}`, async () => ensureNetnsTmpfs(dir, (await readdir(dir)).length));
+  }
+
   async createNetns(path: string): Promise<void> {
     const what = `create netns ${path}`;
     const h = await this.op(what, () => this.mountNewNetns(path));
@@ -215,13 +220,18 @@ export class NetlinkKernel implements Kernel {
         await this.own.sock.newLink(UP, attrs, CREATE_EXCL);
       }
     });
-    if (!spec.hairpin) return;
     try {
-      // bridge-port settings only apply to an existing port, so a second request
-      await this.own.sock.newLink({}, { ifname: spec.name, linkinfo: bridgePortLinkinfo({ hairpin: true }) });
+      // Bridge-port settings only apply to an existing port, so a second request.
+      // It also keeps IPv6 from giving the host end a link-local address: a
+      // bridge port needs none, and its DAD and MLD packets would be flooded to
+      // every port of the bridge, which grows with every container. The peer
+      // has no carrier until the sandbox brings it up, so nothing was sent yet.
+      const attrs: ifla.LinkAttrs = { ifname: spec.name, afSpec: noIpv6LinkLocal() };
+      if (spec.hairpin) attrs.linkinfo = bridgePortLinkinfo({ hairpin: true });
+      await this.own.sock.newLink({}, attrs);
     } catch (err) {
       await this.deleteLink(spec.name).catch(() => undefined);
-      throw wrap(`${what}: set hairpin`, errno(err));
+      throw wrap(`${what}: set hairpin and addrgenmode`, errno(err));
     }
   }
 
@@ -282,14 +292,16 @@ export class NetlinkKernel implements Kernel {
     });
   }
 
-  async setupInterface(ifname: string, ns: string, cfg: { addresses: string[]; routes: Array<{ dst: string; gateway?: string }> }): Promise<void> {
+  async setupInterface(ifname: string, ns: string, cfg: SetupConfig): Promise<void> {
     await this.op(`set up ${ifname}${at(ns)}`, async () => {
       const h = this.handle(ns);
       const index = await this.indexOf(h, ifname);
       const existsOk = (p: Promise<unknown>) => p.catch((err) => { if (code(err) !== 'EEXIST') throw err; });
       // No await between the sends: each is one sendmsg that the kernel handles
       // before returning, so up, addresses and routes are applied in this order.
-      const pending: Array<Promise<unknown>> = [h.sock.setLink({ index, ...UP })];
+      const pending: Array<Promise<unknown>> = [];
+      if (cfg.ipv6 === false) pending.push(h.sock.setLink({ index }, { afSpec: noIpv6LinkLocal() }));
+      pending.push(h.sock.setLink({ index, ...UP }));
       for (const cidr of cfg.addresses) pending.push(existsOk(h.sock.newAddress(...this.addrRequest(cidr, index), CREATE_EXCL)));
       for (const r of cfg.routes) pending.push(existsOk(h.sock.newRoute(...routeRequest(r), CREATE_EXCL)));
       await Promise.all(pending);

@@ -32,9 +32,10 @@ export function connect(nsPath: string, host: string, port: number): string {
   return (r.stdout ?? '').trim() || `ERR exit ${r.status}`;
 }
 
-/** One ping from nsPath: true when answered. */
-export function ping(nsPath: string, addr: string, count = 1): boolean {
-  const r = spawnSync('nsenter', [`--net=${nsPath}`, 'ping', '-n', '-q', '-c', String(count), '-W', '1', addr], { encoding: 'utf8', timeout: 5000 });
+/** Ping from nsPath until one answer comes (every 0.2 s, for up to 2 s, so a
+ *  first ARP exchange on a loaded machine doesn't fail it): true when answered. */
+export function ping(nsPath: string, addr: string): boolean {
+  const r = spawnSync('nsenter', [`--net=${nsPath}`, 'ping', '-n', '-q', '-c', '1', '-i', '0.2', '-w', '2', addr], { encoding: 'utf8', timeout: 5000 });
   return r.status === 0;
 }
 
