@@ -1,0 +1,170 @@
+// Kill -9 at every step. For each fault step of each operation: set up with
+// a healthy daemon, restart it with LNETD_FAULT=<step>, send the request
+// (the daemon kills itself there), restart without the fault, then check
+// that the operation is fully undone (creates, joins) or fully done (deletes,
+// leaves), that nothing leaked (kernel as before for an undone operation),
+// that the store agrees with the kernel, that no address was lost, and that
+// the same request retried succeeds (undone) or answers 404 (done already).
+
+import t, { type Test } from 'tap';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FAULT_STEPS } from '../../daemon/fault.js';
+import { ROOT, TestDaemon } from '../lib/daemon.js';
+import { nftTable, settle } from './_agree.js';
+
+t.setTimeout(300_000);
+
+const CID = 'c7a5'.repeat(16);
+const NET = { name: 'crash', network_type: 'bridge', enable_ipv6: true, ipam: { config: [{ subnet: '10.123.0.0/29' }, { subnet: 'fd12:3::/64' }] } };
+const NET2 = { name: 'crash2', network_type: 'bridge', ipam: { subnet: '10.124.0.0/29' } };
+const WEB = { name: 'web', network_name: 'crash', exposed_ports: [{ proto: 6, port: 80 }], port_mapping: [{ proto: 6, port: 80, host_port: 8080 }] };
+/** Addresses a /29 hands out: 8 minus network, broadcast and gateway. */
+const CAPACITY = 8 - 3;
+
+interface Req { method: string; path: string; body?: unknown }
+interface Scenario {
+  label: string;
+  op: string;                          // fault steps walked: `${op}:*`
+  done: boolean;                       // the crashed operation is finished (true) or undone (false)
+  /** Setup runs the faulted operation itself (or the first start would: the
+   *  predefined networks), so it needs a daemon without the fault first. */
+  cleanSetup?: boolean;
+  setup(d: TestDaemon): Promise<void>;
+  request(d: TestDaemon): Req;
+  /** Is the operation's effect visible through the API? */
+  visible(d: TestDaemon): Promise<boolean>;
+}
+
+async function ok(d: TestDaemon, method: string, path: string, body?: unknown): Promise<any> {
+  const r = await d.req(method, path, body);
+  if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+  return r.json;
+}
+
+const joinBody = (d: TestDaemon) => ({ container_id: CID, hosts_path: join(d.dir, 'hosts'), host_name: 'web' });
+const joinedTo = async (d: TestDaemon, net: string, ep: string) => (await d.req('GET', `/networks/${net}/endpoints/${ep}`)).json?.container_id === CID;
+const exists = async (d: TestDaemon, path: string) => (await d.req('GET', path)).status === 200;
+
+async function twoNetworks(d: TestDaemon, joinWeb: boolean): Promise<void> {
+  await ok(d, 'POST', '/networks', NET);
+  await ok(d, 'POST', '/networks', NET2);
+  await ok(d, 'POST', '/services', WEB);
+  await ok(d, 'POST', '/networks/crash2/endpoints', { name: 'side' });
+  await ok(d, 'POST', '/networks/crash2/endpoints/side/containers', joinBody(d));
+  if (joinWeb) await ok(d, 'POST', '/networks/crash/endpoints/web/containers', joinBody(d));
+}
+
+const SCENARIOS: Scenario[] = [
+  { label: 'create network', op: 'createNetwork', done: false, cleanSetup: true, setup: async () => undefined,
+    request: () => ({ method: 'POST', path: '/networks', body: NET }), visible: (d) => exists(d, '/networks/crash') },
+  { label: 'delete network', op: 'deleteNetwork', done: true, setup: async (d) => { await ok(d, 'POST', '/networks', NET); },
+    request: () => ({ method: 'DELETE', path: '/networks/crash' }), visible: async (d) => !(await exists(d, '/networks/crash')) },
+  { label: 'publish service', op: 'createEndpoint', done: false, setup: async (d) => { await ok(d, 'POST', '/networks', NET); },
+    request: () => ({ method: 'POST', path: '/services', body: WEB }), visible: (d) => exists(d, '/services/web') },
+  { label: 'delete endpoint', op: 'deleteEndpoint', done: true,
+    setup: async (d) => { await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB); },
+    request: () => ({ method: 'DELETE', path: '/networks/crash/endpoints/web' }), visible: async (d) => !(await exists(d, '/services/web')) },
+  { label: 'join (new sandbox)', op: 'join', done: false,
+    setup: async (d) => { await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB); },
+    request: (d) => ({ method: 'POST', path: '/networks/crash/endpoints/web/containers', body: joinBody(d) }), visible: (d) => joinedTo(d, 'crash', 'web') },
+  { label: 'join (existing sandbox)', op: 'join', done: false, cleanSetup: true, setup: (d) => twoNetworks(d, false),
+    request: (d) => ({ method: 'POST', path: '/networks/crash/endpoints/web/containers', body: joinBody(d) }), visible: (d) => joinedTo(d, 'crash', 'web') },
+  { label: 'leave (last endpoint)', op: 'leave', done: true,
+    setup: async (d) => { await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB); await ok(d, 'POST', '/networks/crash/endpoints/web/containers', joinBody(d)); },
+    request: () => ({ method: 'DELETE', path: `/networks/crash/endpoints/web/containers/${CID}` }), visible: async (d) => !(await joinedTo(d, 'crash', 'web')) },
+  { label: 'leave (sandbox stays)', op: 'leave', done: true, setup: (d) => twoNetworks(d, true),
+    request: () => ({ method: 'DELETE', path: `/networks/crash/endpoints/web/containers/${CID}` }), visible: async (d) => !(await joinedTo(d, 'crash', 'web')) },
+];
+
+/** What the kernel holds, by name: links with addresses and master, sandboxes, nft. */
+function kernelSnapshot(d: TestDaemon): string {
+  const links = JSON.parse(d.exec(['ip', '-j', 'addr']).stdout).map((l: any) =>
+    `${l.ifname}>${l.master ?? ''} ${l.addr_info.filter((a: any) => a.scope === 'global').map((a: any) => `${a.local}/${a.prefixlen}`).sort()}`).sort();
+  const ns = readdirSync(d.netnsDir).sort();
+  const inside = ns.filter((n) => n !== 'default').map((n) => d.exec(['nsenter', `--net=${join(d.netnsDir, n)}`, 'ip', '-br', 'addr']).stdout);
+  const fw = nftTable(d);
+  return JSON.stringify({ links, ns, inside, chains: fw?.chains, elems: fw && [...fw.elems].sort() });
+}
+
+/** Endpoints the crash network can still take: creates until the pool is exhausted. */
+async function freeAddresses(d: TestDaemon): Promise<{ made: number; last: any }> {
+  let made = 0;
+  for (;;) {
+    const r = await d.req('POST', '/networks/crash/endpoints', { name: `fill${made}` });
+    if (r.status !== 200) return { made, last: r.json };
+    made++;
+  }
+}
+
+async function crashAt(d: TestDaemon, req: Req): Promise<NodeJS.Signals | null> {
+  const proc = d.proc!;
+  const exited = proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : once(proc, 'exit');
+  await d.req(req.method, req.path, req.body).catch(() => undefined);  // the daemon dies mid-request
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  return proc.signalCode;
+}
+
+async function walk(t: Test, s: Scenario, step: string): Promise<void> {
+  const d = new TestDaemon();
+  t.teardown(() => d.cleanup());
+  const t0 = Date.now();
+  const lap = (what: string) => process.env.LNETD_CRASH_TIMING && t.comment(`${what}: ${Date.now() - t0} ms`);
+  if (s.cleanSetup) {
+    await d.start();
+    await s.setup(d);
+    await d.stop('SIGTERM');
+  }
+  d.env.LNETD_FAULT = step;
+  await d.start();
+  delete d.env.LNETD_FAULT;
+  if (!s.cleanSetup) await s.setup(d);
+  const before = kernelSnapshot(d);
+  const req = s.request(d);
+  lap('setup');
+  t.equal(await crashAt(d, req), 'SIGKILL', 'the daemon was killed at the step');
+  lap('crash');
+  await d.start();
+  lap('restart');
+  t.equal(await s.visible(d), s.done, s.done ? 'fully done after recovery' : 'fully undone after recovery');
+  t.same(await settle(d), [], 'store and kernel agree');
+  lap('agree');
+  if (!s.done) t.equal(kernelSnapshot(d), before, 'kernel exactly as before: nothing leaked');
+  t.same(readdirSync(d.dir).filter((f) => f.includes('.lnetd-')), [], 'no temporary sandbox files left');
+  const retry = await d.req(req.method, req.path, req.body);
+  if (s.done) t.equal(retry.status, 404, `retry: already done (${retry.text})`);
+  else t.equal(retry.status, 200, `retry succeeds (${retry.text})`);
+  t.same(await settle(d), [], 'store and kernel agree after the retry');
+  lap('retry');
+  if (await exists(d, '/networks/crash')) {
+    const eps = (await ok(d, 'GET', '/networks/crash/endpoints')).length;
+    const fill = await freeAddresses(d);
+    t.equal(fill.made, CAPACITY - eps, `no address lost (${eps} endpoints, then ${JSON.stringify(fill.last)})`);
+  }
+}
+
+t.test('every fault step in the code is in FAULT_STEPS and the other way round', async (t) => {
+  const files = ['daemon/controller/networks.ts', 'daemon/controller/endpoints.ts', 'daemon/controller/join.ts', 'drivers/bridge/bridge.ts'];
+  const used = new Set(files.flatMap((f) => [...readFileSync(join(ROOT, f), 'utf8').matchAll(/(?:fault|step)\('([A-Za-z]+:[a-z-]+)'\)/g)].map((m) => m[1])));
+  t.same([...used].sort(), [...FAULT_STEPS].sort());
+  const walked = new Set(SCENARIOS.flatMap((s) => FAULT_STEPS.filter((f) => f.startsWith(`${s.op}:`))));
+  t.same([...walked].sort(), [...FAULT_STEPS].sort(), 'every step has a scenario');
+});
+
+if (process.getuid?.() !== 0) {
+  t.plan(0, 'kernel tests need root');
+} else {
+  t.jobs = 3;
+  // LNETD_CRASH_ONLY=<regexp> walks only the matching runs (debugging)
+  const only = new RegExp(process.env.LNETD_CRASH_ONLY ?? '');
+  let runs = 0;
+  for (const s of SCENARIOS) {
+    for (const step of FAULT_STEPS.filter((f) => f.startsWith(`${s.op}:`))) {
+      if (!only.test(`${s.label}: ${step}`)) continue;
+      runs++;
+      t.test(`${s.label}: kill -9 at ${step}`, { buffered: true }, (t) => walk(t, s, step));
+    }
+  }
+  t.comment(`fault injection: ${FAULT_STEPS.length} steps, ${runs} crash runs`);
+}
