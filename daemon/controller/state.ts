@@ -21,14 +21,18 @@ export class State {
   readonly addressesByNetwork = new Map<string, Set<string>>();
   /** Host ports bound by port mappings: "proto/hostIp/port" → endpoint id. */
   readonly hostPorts = new Map<string, string>();
+  /** Bumped on every change, so readers can cache what they derive (a listing's JSON). */
+  version = 0;
 
   async load(store: Store): Promise<void> {
+    this.version++;
     for (const [, n] of await store.entries<NetworkRecord>('networks')) this.putNetwork(n);
     for (const [, e] of await store.entries<EndpointRecord>('endpoints')) this.putEndpoint(e);
     for (const [, s] of await store.entries<SandboxRecord>('sandboxes')) this.putSandbox(s);
   }
 
   apply(ops: BatchOp[]): void {
+    this.version++;
     for (const op of ops) {
       if (op.kind === 'networks') op.type === 'put' ? this.putNetwork(op.value as NetworkRecord) : this.delNetwork(op.key);
       else if (op.kind === 'endpoints') op.type === 'put' ? this.putEndpoint(op.value as EndpointRecord) : this.delEndpoint(op.key);

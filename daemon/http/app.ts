@@ -6,6 +6,7 @@ import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import type { Controller, Logger } from '../controller/controller.js';
 import { BadRequest, LnetdError } from '../errors.js';
+import { readCache } from './cache.js';
 import { routes } from './routes.js';
 
 export const BODY_LIMIT = '1mb';
@@ -30,9 +31,10 @@ function bodyError(err: Error): never {
   throw new BadRequest(`request body is not valid JSON: ${err.message}`, 'INVALID_JSON');
 }
 
-export function createApp(c: Controller, log: Logger & { debug?: (o: object, m?: string) => void }, extra: Parameters<typeof routes>[1]): Koa {
+export function createApp(c: Controller, log: Logger & { isLevelEnabled?: (level: string) => boolean }, extra: Parameters<typeof routes>[1]): Koa {
   const app = new Koa();
   app.silent = true;
+  const logRequests = log.isLevelEnabled?.('info') ?? true;
   app.use(async (ctx, next) => {
     const start = process.hrtime.bigint();
     try {
@@ -48,9 +50,12 @@ export function createApp(c: Controller, log: Logger & { debug?: (o: object, m?:
       ctx.status = r.status;
       ctx.body = { message: r.message, code: r.code };
     }
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 1000) / 1000 }, 'request');
+    if (logRequests) {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 1000) / 1000 }, 'request');
+    }
   });
+  app.use(readCache(c.state));
   app.use(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: BODY_LIMIT, encoding: 'utf-8', onError: bodyError }));
   const router = routes(c, extra);
   app.use(router.routes());
