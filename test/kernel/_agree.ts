@@ -84,7 +84,7 @@ function portElems(net: ApiNet, ep: ApiEp): Array<[string, string]> {
   return out;
 }
 
-function checkHost(d: TestDaemon, bridgeNets: ApiNet[], joined: ApiEp[], out: string[]): void {
+function checkHost(d: TestDaemon, bridgeNets: ApiNet[], joined: ApiEp[], ignore: string[], out: string[]): void {
   const want = new Map<string, { master?: string; addrs: string[] }>([['lo', { addrs: [] }]]);
   for (const n of bridgeNets) {
     const gws = n.ipam.config.filter((c) => n.enable_ipv6 || !c.subnet.includes(':')).map((c) => `${c.gateway}/${prefixOf(c.subnet)}`);
@@ -94,7 +94,7 @@ function checkHost(d: TestDaemon, bridgeNets: ApiNet[], joined: ApiEp[], out: st
     const n = bridgeNets.find((x) => x.id === e.network_id);
     if (n) want.set(vethOf(e.id), { master: bridgeOf(n.id), addrs: [] });
   }
-  const links = ipJson(d.nsPath, ['addr']);
+  const links = ipJson(d.nsPath, ['addr']).filter((l) => !ignore.includes(l.ifname));
   const names = sorted(links.map((l) => l.ifname));
   if (names.join() !== sorted(want.keys()).join()) out.push(`host links: want ${sorted(want.keys())} have ${names}`);
   for (const l of links) {
@@ -160,13 +160,16 @@ function checkIpam(m: Model, out: string[]): void {
   if (m.stats.endpoints !== m.eps.length || m.stats.networks !== m.nets.length) out.push(`stats disagree with the listings: ${JSON.stringify(m.stats)}`);
 }
 
+/** Links in the test host namespace that the test made on purpose (not lnetd's). */
+export interface AgreeOptions { ignoreLinks?: string[] }
+
 /** Every way the kernel and the store disagree, once. */
-export async function disagreements(d: TestDaemon): Promise<string[]> {
+export async function disagreements(d: TestDaemon, opts: AgreeOptions = {}): Promise<string[]> {
   const m = await model(d);
   const out: string[] = [];
   const bridgeNets = m.nets.filter((n) => n.type === 'bridge');
   const joined = m.eps.filter((e) => e.container_id);
-  checkHost(d, bridgeNets, joined, out);
+  checkHost(d, bridgeNets, joined, opts.ignoreLinks ?? [], out);
   checkSandboxes(d, m, joined, out);
   checkFirewall(d, bridgeNets, joined, out);
   checkIpam(m, out);
@@ -175,10 +178,10 @@ export async function disagreements(d: TestDaemon): Promise<string[]> {
 
 /** Disagreements after the kernel had time to reap what a deleted namespace
  *  held (it does so in the background): polls until none, or until timeout. */
-export async function settle(d: TestDaemon, timeoutMs = 3000): Promise<string[]> {
+export async function settle(d: TestDaemon, opts: AgreeOptions = {}, timeoutMs = 3000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const out = await disagreements(d);
+    const out = await disagreements(d, opts);
     if (out.length === 0 || Date.now() > deadline) return out;
     await new Promise((r) => setTimeout(r, 100));
   }
