@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // lnetd entry point: read settings, open the store, start the controller and
 // the listeners; on SIGTERM/SIGINT stop accepting, finish in-flight requests,
 // close the store and exit 0, leaving every kernel object in place so that
@@ -20,6 +20,7 @@ import { faultFromEnv } from './fault.js';
 import { reapplyFirewall } from './controller/reconcile.js';
 
 const API_VERSION = '1.0';
+
 
 async function version(): Promise<string> {
   const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
@@ -44,6 +45,11 @@ function notifyReady(): void {
   child.on('error', () => undefined);
 }
 
+function memory() {
+  const m = process.memoryUsage();
+  return { rss_bytes: m.rss, heap_used_bytes: m.heapUsed, heap_total_bytes: m.heapTotal, external_bytes: m.external };
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) { console.log(USAGE); return; }
@@ -59,7 +65,7 @@ async function main(): Promise<void> {
   const ver = await version();
   const app = createApp(c, log, {
     version: () => ({ version: ver, api_version: API_VERSION, node_version: process.version, os: process.platform, arch: process.arch }),
-    stats: () => ({ processes_started: processCount(), rss_bytes: process.memoryUsage().rss, uptime_s: process.uptime(), networks: c.state.networks.size, endpoints: c.state.endpoints.size, sandboxes: c.state.sandboxes.size, unreadable_records: store.unreadable.length }),
+    stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), networks: c.state.networks.size, endpoints: c.state.endpoints.size, sandboxes: c.state.sandboxes.size, unreadable_records: store.unreadable.length }),
     reapply: () => reapplyFirewall(c, firewall),
   });
   const listeners = await startListeners(app, { socket: cfg.socket, tcp: cfg.tcp, env: process.env });

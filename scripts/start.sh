@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >&2
-exec node dist/daemon/main.js "$@"
+# node flags: see daemon/node-flags.ts
+exec node --max-semi-space-size=2 dist/daemon/main.js "$@"

@@ -99,6 +99,7 @@ export async function join(c: Controller, netRef: string, epRef: string, req: Jo
         clear,
       ];
       await c.commit(ops);
+      if (!sb.isDefault) c.kernel.releaseNetns(sb.key);
       return sb.key;
     } catch (err) {
       for (const step of undo.reverse()) await step().catch((e) => c.log.error({ err: e }, 'undo join'));

@@ -116,6 +116,10 @@ export class FakeKernel implements Kernel {
     return 'tmpfs';
   }
 
+  releaseNetns(path: string): void {
+    this.calls.push({ method: 'releaseNetns', args: [path] });
+  }
+
   async createNetns(path: string): Promise<void> {
     this.enter('createNetns', [path], `create netns ${path}`);
     if (this.spaces.has(path)) throw wrap(`create netns ${path}`, err('EEXIST'));

@@ -55,6 +55,10 @@ export interface Kernel {
   createNetns(path: string): Promise<void>;
   /** Unmount and remove the namespace file; a missing one is success. */
   deleteNetns(path: string): Promise<void>;
+  /** Close what we hold open in a namespace (socket, fd); the namespace lives
+   *  on by its mount and is reopened on next use. A joined container needs
+   *  nothing from us until it leaves, so we don't keep 2 fds per container. */
+  releaseNetns(path: string): void;
   /** True when path is a live network-namespace mount. */
   isNetns(path: string): Promise<boolean>;
   /** Bind the daemon's own namespace at path (host networking). */

@@ -152,6 +152,10 @@ export class NetlinkKernel implements Kernel {
     if (errors.length) throw wrap(`delete netns ${path}`, errors[0]);
   }
 
+  releaseNetns(path: string): void {
+    this.drop(path);
+  }
+
   async isNetns(path: string): Promise<boolean> {
     return isNetnsPath(path);
   }

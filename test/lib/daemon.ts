@@ -9,6 +9,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { DAEMON_NODE_FLAGS } from '../../daemon/node-flags.js';
 
 export const ROOT = resolve(new URL('.', import.meta.url).pathname, '../../..');
 const MAIN = join(ROOT, 'dist/daemon/main.js');
@@ -60,7 +61,7 @@ export class TestDaemon {
   /** Start (or restart) the daemon and wait until it answers /_ping. */
   async start(args: string[] = []): Promise<void> {
     this.stderr = '';
-    const argv = ['--net=' + this.nsPath, process.execPath, ...this.nodeArgs, MAIN, '--socket', this.socket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--log-level', 'warn', ...this.extraArgs, ...args];
+    const argv = ['--net=' + this.nsPath, process.execPath, ...DAEMON_NODE_FLAGS, ...this.nodeArgs, MAIN, '--socket', this.socket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--log-level', 'warn', ...this.extraArgs, ...args];
     const proc = spawn('nsenter', argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.env } });
     this.proc = proc;
     proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alive, onCleanup, stopPid, unmountUnder } from '../cleanup.js';
 import { LnetdClient } from './client.js';
+import { DAEMON_NODE_FLAGS } from '../../../daemon/node-flags.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 /** LNETD_BENCH_DAEMON points at another build of the daemon, to compare two. */
@@ -18,7 +19,7 @@ export const DAEMON_MAIN = process.env.LNETD_BENCH_DAEMON ?? join(REPO_ROOT, 'di
 const POOL_ARGS = ['--default-address-pools', '10.64.0.0/10:20'];
 
 /** Extra node flags for every daemon the bench starts (--profile sets --cpu-prof). */
-export const nodeFlags: string[] = [];
+export const nodeFlags: string[] = [...DAEMON_NODE_FLAGS];
 
 export class Daemon {
   readonly socket: string;
