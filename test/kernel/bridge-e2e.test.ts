@@ -61,6 +61,27 @@ t.test('two containers on one network: ping and TCP', async (t) => {
   t.match(JSON.parse(route), [{ dst: 'default', gateway: (await d.req('GET', `/networks/${net}`)).json.ipam.config[0].gateway }]);
 });
 
+t.test('a container on two networks gets one interface per network', async (t) => {
+  const front = await network('front');
+  const back = await network('back', { internal: true });
+  const web = await container(front);
+  const db = await container(back);
+  const e = await d.req('POST', `/networks/${back}/endpoints`, { name: 'web-back' });
+  const j = await d.req('POST', `/networks/${back}/endpoints/${e.json}/containers`, { container_id: web.cid });
+  t.equal(j.json, web.key, 'the second join reuses the sandbox');
+  const second = (await d.req('GET', `/networks/${back}/endpoints/${e.json}`)).json;
+  t.equal(second.interface_name, 'eth1', 'eth<N> by join order');
+  const links = JSON.parse(spawnSync('nsenter', [`--net=${web.key}`, 'ip', '-j', 'link'], { encoding: 'utf8' }).stdout).map((l: any) => l.ifname).sort();
+  t.same(links, ['eth0', 'eth1', 'lo']);
+  t.ok(ping(web.key, ip(db.ep.ipv4_address)), 'reaches the back network through eth1');
+  t.ok(ping(web.key, UP_IP), 'and the outside through eth0');
+  const routes = JSON.parse(spawnSync('nsenter', [`--net=${web.key}`, 'ip', '-j', 'route'], { encoding: 'utf8' }).stdout);
+  t.equal(routes.filter((r: any) => r.dst === 'default').length, 1, 'one default route, via the first non-internal network');
+  t.equal((await d.req('DELETE', `/networks/${back}/endpoints/${e.json}/containers/${web.cid}`)).status, 200);
+  const left = JSON.parse(spawnSync('nsenter', [`--net=${web.key}`, 'ip', '-j', 'link'], { encoding: 'utf8' }).stdout).map((l: any) => l.ifname).sort();
+  t.same(left, ['eth0', 'lo'], 'leaving one network removes only its interface');
+});
+
 t.test('containers on different networks cannot talk', async (t) => {
   const a = await container(await network('iso-a'));
   const b = await container(await network('iso-b'));
