@@ -1,29 +1,9 @@
-// The null driver: a container gets a namespace with only `lo` (the
-// controller makes the sandbox). Nothing to create on the host.
+// The null driver: a container gets a namespace of its own holding only `lo`
+// (the controller makes the sandbox on the first join).
 
-import type { Driver, NetworkSettings } from '../driver.js';
-import { normaliseOptions } from '../options.js';
+import { PlainDriver } from '../plain.js';
 
-export class NullDriver implements Driver {
+export class NullDriver extends PlainDriver {
   readonly type = 'null';
-
-  validateNetwork(raw: Record<string, unknown>): NetworkSettings {
-    return { options: normaliseOptions(raw), internal: true, enableIpv6: false, needsIpam: false };
-  }
-
-  async createNetwork(): Promise<Record<string, unknown>> {
-    return {};
-  }
-
-  async deleteNetwork(): Promise<void> {}
-
-  async createEndpoint(): Promise<Record<string, unknown>> {
-    return {};
-  }
-
-  async deleteEndpoint(): Promise<void> {}
-
-  async join(): Promise<void> {}
-
-  async leave(): Promise<void> {}
+  protected readonly internal = true;
 }

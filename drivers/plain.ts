@@ -1,0 +1,32 @@
+// Drivers whose networks have no kernel objects of their own: the controller
+// makes (or picks) the sandbox and there is nothing to plumb. null and host
+// differ only in their type and in where the sandbox is.
+
+import type { Driver, NetworkSettings } from './driver.js';
+import { normaliseOptions } from './options.js';
+
+export abstract class PlainDriver implements Driver {
+  abstract readonly type: string;
+  /** null networks reach nothing; host networks are the host's own. */
+  protected abstract readonly internal: boolean;
+
+  validateNetwork(raw: Record<string, unknown>): NetworkSettings {
+    return { options: normaliseOptions(raw), internal: this.internal, enableIpv6: false, needsIpam: false };
+  }
+
+  async createNetwork(): Promise<Record<string, unknown>> {
+    return {};
+  }
+
+  async deleteNetwork(): Promise<void> {}
+
+  async createEndpoint(): Promise<Record<string, unknown>> {
+    return {};
+  }
+
+  async deleteEndpoint(): Promise<void> {}
+
+  async join(): Promise<void> {}
+
+  async leave(): Promise<void> {}
+}
