@@ -35,7 +35,6 @@ const snapshot = async (k: FakeKernel, f: FakeFirewall) =>
 const make = (k: FakeKernel, f: FakeFirewall) => drivers({ kernel: k, firewall: f, netnsDir: NETNS });
 
 for (const type of make(new FakeKernel(), new FakeFirewall()).map((d) => d.type)) {
-  {
     t.test(`driver ${type}`, async (t) => {
       const kernel = new FakeKernel();
       const firewall = new FakeFirewall();
@@ -71,4 +70,3 @@ for (const type of make(new FakeKernel(), new FakeFirewall()).map((d) => d.type)
       t.equal(await snapshot(kernel, firewall), before, 'the kernel and firewall are as they were');
     });
   }
-}
