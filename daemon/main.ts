@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import pino from 'pino';
 import { ConfigError, loadConfig, USAGE } from './config.js';
 import { startController } from './daemon.js';
-import { createApp } from './http/app.js';
+import { createHandler } from './http/app.js';
 import { closeListeners, startListeners } from './server.js';
 import { openLevelStore } from '../store/level.js';
 import { NetlinkKernel } from '../drivers/linux/netlink.js';
@@ -63,12 +63,12 @@ async function main(): Promise<void> {
   const c = await startController(cfg, { store, kernel, firewall, log, fault: faultFromEnv(process.env) });
   for (const u of store.unreadable) log.error(u, 'unreadable record set aside');
   const ver = await version();
-  const app = createApp(c, log, {
+  const handler = createHandler(c, log, {
     version: () => ({ version: ver, api_version: API_VERSION, node_version: process.version, os: process.platform, arch: process.arch }),
     stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), networks: c.state.networks.size, endpoints: c.state.endpoints.size, sandboxes: c.state.sandboxes.size, unreadable_records: store.unreadable.length }),
     reapply: () => reapplyFirewall(c, firewall),
   });
-  const listeners = await startListeners(app, { socket: cfg.socket, tcp: cfg.tcp, env: process.env });
+  const listeners = await startListeners(handler, { socket: cfg.socket, tcp: cfg.tcp, env: process.env });
   log.info({ listen: listeners.describe, data_dir: cfg.dataDir, netns_dir: cfg.netnsDir, ms: Date.now() - started }, 'lnetd ready');
   notifyReady();
 

@@ -5,7 +5,7 @@ import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import http from 'node:http';
-import type Koa from 'koa';
+import type { Handler } from './http/app.js';
 
 /** systemd socket activation: LISTEN_PID is us and LISTEN_FDS ≥ 1 → fd 3. */
 export function activatedFd(env: NodeJS.ProcessEnv): number | undefined {
@@ -34,10 +34,10 @@ function listen(server: http.Server, arg: object): Promise<void> {
 
 export interface Listeners { servers: http.Server[]; describe: string[] }
 
-export async function startListeners(app: Koa, opts: { socket: string; tcp?: { host: string; port: number }; env: NodeJS.ProcessEnv }): Promise<Listeners> {
+export async function startListeners(handler: Handler, opts: { socket: string; tcp?: { host: string; port: number }; env: NodeJS.ProcessEnv }): Promise<Listeners> {
   const out: Listeners = { servers: [], describe: [] };
   const make = () => {
-    const s = http.createServer(app.callback());
+    const s = http.createServer(handler);
     s.keepAliveTimeout = 30_000;
     out.servers.push(s);
     return s;

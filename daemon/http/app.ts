@@ -2,11 +2,12 @@
 // Errors become {"message", "code"} with the status their type carries;
 // anything untyped is our fault: a 500 with the details in the log only.
 
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import type { Controller, Logger } from '../controller/controller.js';
 import { BadRequest, LnetdError } from '../errors.js';
-import { readCache } from './cache.js';
+import { ReadCache } from './cache.js';
 import { routes } from './routes.js';
 
 export const BODY_LIMIT = '1mb';
@@ -31,7 +32,21 @@ function bodyError(err: Error): never {
   throw new BadRequest(`request body is not valid JSON: ${err.message}`, 'INVALID_JSON');
 }
 
-export function createApp(c: Controller, log: Logger & { isLevelEnabled?: (level: string) => boolean }, extra: Parameters<typeof routes>[1]): Koa {
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+type AppLogger = Logger & { isLevelEnabled?: (level: string) => boolean };
+
+/** The request handler: cached reads answered straight away, the rest through Koa. */
+export function createHandler(c: Controller, log: AppLogger, extra: Parameters<typeof routes>[1]): Handler {
+  const cache = new ReadCache(c.state);
+  const koa = createApp(c, log, extra, cache).callback();
+  const logRequests = log.isLevelEnabled?.('info') ?? true;
+  return (req, res) => {
+    if (!cache.serve(req, res)) return void koa(req, res);
+    if (logRequests) log.info({ method: req.method, path: req.url?.split('?')[0], status: 200, ms: 0, cached: true }, 'request');
+  };
+}
+
+export function createApp(c: Controller, log: AppLogger, extra: Parameters<typeof routes>[1], cache = new ReadCache(c.state)): Koa {
   const app = new Koa();
   app.silent = true;
   const logRequests = log.isLevelEnabled?.('info') ?? true;
@@ -55,7 +70,7 @@ export function createApp(c: Controller, log: Logger & { isLevelEnabled?: (level
       log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 1000) / 1000 }, 'request');
     }
   });
-  app.use(readCache(c.state));
+  app.use(cache.middleware());
   app.use(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: BODY_LIMIT, encoding: 'utf-8', onError: bodyError }));
   const router = routes(c, extra);
   app.use(router.routes());

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startController } from '../../daemon/daemon.js';
-import { createApp } from '../../daemon/http/app.js';
+import { createHandler } from '../../daemon/http/app.js';
 import type { Controller } from '../../daemon/controller/controller.js';
 import { FakeKernel } from '../../drivers/linux/fake.js';
 import { FakeFirewall } from '../../drivers/linux/fake-firewall.js';
@@ -28,8 +28,7 @@ export class InProc {
   async start(opts: { store?: LevelStore; fault?: (step: string) => void } = {}): Promise<this> {
     this.store = opts.store ?? (await openMemoryStore());
     this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24' }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log: quiet, fault: opts.fault });
-    const app = createApp(this.c, quiet, { version: () => ({}), stats: () => ({}) });
-    this.server = http.createServer(app.callback());
+    this.server = http.createServer(createHandler(this.c, quiet, { version: () => ({}), stats: () => ({}) }));
     await new Promise<void>((r) => this.server!.listen(this.socket, r));
     return this;
   }
