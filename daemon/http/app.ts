@@ -41,8 +41,12 @@ export function createHandler(c: Controller, log: AppLogger, extra: Parameters<t
   const koa = createApp(c, log, extra, cache).callback();
   const logRequests = log.isLevelEnabled?.('info') ?? true;
   return (req, res) => {
+    const start = logRequests ? process.hrtime.bigint() : 0n;
     if (!cache.serve(req, res)) return void koa(req, res);
-    if (logRequests) log.info({ method: req.method, path: req.url?.split('?')[0], status: 200, ms: 0, cached: true }, 'request');
+    if (logRequests) {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      log.info({ method: req.method, path: req.url?.split('?')[0], status: 200, ms: Math.round(ms * 1000) / 1000, cached: true }, 'request');
+    }
   };
 }
 
