@@ -6,7 +6,7 @@ import type { JoinTarget } from '../../drivers/driver.js';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../../store/records.js';
 import { RECORD_VERSION } from '../../store/records.js';
 import type { BatchOp } from '../../store/store.js';
-import { Conflict, NotFound, wrap } from '../errors.js';
+import { BadRequest, Conflict, NotFound, wrap } from '../errors.js';
 import type { JoinReq } from '../http/requests.js';
 import type { Controller } from './controller.js';
 import { hostsText, resolvText, writeAtomic } from './sandbox-files.js';
@@ -48,8 +48,16 @@ function providesGateway(c: Controller, sb: SandboxRecord, net: NetworkRecord): 
 async function writeFiles(c: Controller, sb: SandboxRecord, joined: EndpointRecord[]): Promise<void> {
   const own = joined.flatMap((e) => [addr(e.ipv4), addr(e.ipv6)]).filter((a): a is string => !!a && isIP(a) !== 0);
   const extra = sb.extraHosts.map((h) => { const [name, address] = h.split(' '); return { address, names: [name] }; });
-  if (sb.hostsPath) await writeAtomic(sb.hostsPath, hostsText(sb, own, extra)).catch((e) => { throw wrap(`write hosts file ${sb.hostsPath}`, e); });
-  if (sb.resolvConfPath) await writeAtomic(sb.resolvConfPath, resolvText(sb)).catch((e) => { throw wrap(`write resolv.conf ${sb.resolvConfPath}`, e); });
+  if (sb.hostsPath) await writeAtomic(sb.hostsPath, hostsText(sb, own, extra)).catch((e) => { throw fileError('hosts_path', sb.hostsPath!, e); });
+  if (sb.resolvConfPath) await writeAtomic(sb.resolvConfPath, resolvText(sb)).catch((e) => { throw fileError('resolv_conf_path', sb.resolvConfPath!, e); });
+}
+
+/** A path the runtime gave that can't hold a file (no such directory, a
+ *  directory in the way) is the request's fault: 400 naming the field. */
+function fileError(field: string, path: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return new BadRequest(`${field} ${path}: its directory does not exist or the path is a directory (${code})`);
+  return wrap(`write ${field} ${path}`, err);
 }
 
 function withRequest(sb: SandboxRecord, req: JoinReq): SandboxRecord {

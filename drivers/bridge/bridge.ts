@@ -100,6 +100,8 @@ export class BridgeDriver implements Driver {
     undo.push(async () => this.release(bridge, net.id));
     try {
       const have = await k.link(bridge);
+      // a name the request gave that another kind of interface holds is the caller's conflict, not our fault
+      if (have && have.kind !== 'bridge') throw new Conflict(`interface ${bridge} exists and is not a bridge: choose another com.docker.network.bridge.name`, 'NAME_IN_USE');
       const existed = have !== undefined;
       const mtu = o.mtu ?? have?.mtu ?? (await this.hostMtu());
       // a bridge that was there before keeps its MTU unless one was asked for
