@@ -128,7 +128,10 @@ export async function leave(c: Controller, netRef: string, epRef: string, contai
       throw new NotFound(`endpoint ${ep.name} is not joined to container ${containerId.slice(0, 128)}`, 'CONTAINER_NOT_FOUND');
     }
     const last = sb.endpoints.length === 1;
-    const target: JoinTarget = { containerId, key: sb.key, isDefault: sb.isDefault, ifname: ep.ifname ?? 'eth0', gatewayProvider: false, sandboxGoing: last && !sb.isDefault };
+    // the namespace's deletion reaps the veth only if it is still ours to delete: when
+    // someone unmounted it already (a process may still hold it), the host end goes in line
+    const going = last && !sb.isDefault && (await c.kernel.isNetns(sb.key));
+    const target: JoinTarget = { containerId, key: sb.key, isDefault: sb.isDefault, ifname: ep.ifname ?? 'eth0', gatewayProvider: false, sandboxGoing: going };
     const clear = await c.intent('leave', { networkId: net.id, endpointId: ep.id, containerId, key: sb.key, last });
     c.fault('leave:after-intent');
     await c.driver(net.type).leave(net, ep, target);

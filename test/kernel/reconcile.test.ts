@@ -3,7 +3,7 @@
 // host namespace, checked with ip -j / nft -j / the netns dir and real traffic.
 
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountsUnder, TestDaemon } from '../lib/daemon.js';
@@ -158,6 +158,15 @@ t.test('leave and endpoint delete succeed when someone else deleted the namespac
   t.notOk(existsSync(web.sandbox_key));
   const again = await d.req('POST', '/networks/gone/endpoints', { name: 'again', ipv4_address: ip(web.ipv4_address), ...WEB_PORTS });
   t.equal(again.status, 200, `address and host port are free again (${again.text})`);
+  // unmounted while a process still holds it: the namespace (and our veth in it) lives on
+  const held = await container(d, 'gone2', 'held', 3);
+  const holder = spawn('nsenter', [`--net=${held.sandbox_key}`, 'sleep', '60'], { stdio: 'ignore' });
+  t.teardown(() => { if (holder.exitCode === null) holder.kill('SIGKILL'); });
+  await new Promise((r) => setTimeout(r, 200));
+  deleteNetnsBehindOurBack(held.sandbox_key);
+  t.equal((await d.req('DELETE', `/networks/gone2/endpoints/held/containers/${cid(3)}`)).status, 200, 'leave of a namespace someone unmounted but a process holds');
+  t.same(await settle(d), [], 'its host-side veth is gone all the same');
+  holder.kill('SIGKILL');
   // and while the daemon is down: the restart releases the sandbox
   const back = await container(d, 'gone', 'back', 2);
   await d.stop('SIGTERM');
