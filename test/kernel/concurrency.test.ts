@@ -103,4 +103,31 @@ if (process.getuid?.() !== 0) {
     t.same(fill, NETS.map(() => CAPACITY), `each /25 hands out all ${CAPACITY} addresses again: none lost`);
     t.same(await settle(d), [], 'store and kernel agree at the end');
   });
+
+  t.test('kill -9 in the middle of 160 concurrent joins and 40 creates', async (t) => {
+    const k = new TestDaemon();
+    t.teardown(() => k.cleanup());
+    await k.start();
+    for (const n of NETS) await k.req('POST', '/networks', { name: n.name, ipam: { subnet: n.subnet } });
+    await Promise.all(NETS.flatMap((net) => Array.from({ length: 40 }, (_, i) => k.req('POST', `/networks/${net.name}/endpoints`, { name: `k${i}` }))));
+    const joins = NETS.flatMap((net) => Array.from({ length: 40 }, (_, i) => ({ path: `/networks/${net.name}/endpoints/k${i}/containers`, body: { container_id: `kc${i}` } })));
+    const answers = [
+      ...joins.map((j) => k.req('POST', j.path, j.body).then((r) => r.status, () => 0)),
+      ...NETS.flatMap((net) => Array.from({ length: 10 }, (_, i) => k.req('POST', `/networks/${net.name}/endpoints`, { name: `late${i}` }).then((r) => r.status, () => 0))),
+    ];
+    await new Promise((r) => setTimeout(r, 150));
+    await k.stop('SIGKILL');
+    const statuses = await Promise.all(answers);
+    const cut = statuses.filter((x) => x === 0).length;
+    t.comment(`killed with ${cut} of ${statuses.length} requests unanswered`);
+    t.ok(cut > 0, 'the kill landed while requests were in flight');
+    await k.start();
+    t.same(await settle(k), [], 'after recovery the store and kernel agree (no address twice)');
+    const retried = await Promise.all(joins.map((j) => k.req('POST', j.path, j.body)));
+    const odd = retried.filter((r) => r.status !== 200 && !(r.status === 409 && r.json?.code === 'ALREADY_JOINED'));
+    t.same(odd.map((r) => r.text), [], 'each join retried either succeeds or was already done');
+    t.same(await settle(k), [], 'and agree after the retries');
+    const joined = ((await k.req('GET', '/services')).json as any[]).filter((e) => e.container_id);
+    t.equal(joined.length, joins.length, 'every endpoint joined exactly once');
+  });
 }
