@@ -58,7 +58,8 @@ async function main(): Promise<void> {
   const log = pino({ level: cfg.logLevel, base: { pid: process.pid } });
   const started = Date.now();
   const store = await openStore(cfg.dataDir);
-  const kernel = new NetlinkKernel();
+  const pool = process.env.LNETD_NETNS_POOL === undefined ? undefined : Number(process.env.LNETD_NETNS_POOL);
+  const kernel = new NetlinkKernel({ pool, onPoolError: (msg) => log.warn({ error: msg }, 'namespace pool: making namespaces ahead failed; joins make them in line') });
   const firewall = new NftFirewall();
   const c = await startController(cfg, { store, kernel, firewall, log, fault: faultFromEnv(process.env) });
   for (const u of store.unreadable) log.error(u, 'unreadable record set aside');

@@ -15,6 +15,7 @@ interface NsUtil {
   bindMount(src: string, dst: string): void;
   unmount(path: string): void;
   mountTmpfs(path: string): void;
+  makeNetns(): Promise<number>;
 }
 
 const ADDON = join('native', 'build', 'Release', 'nsutil.node');
@@ -53,6 +54,17 @@ function call<T>(fn: () => T): T {
 }
 
 /** Move the calling thread into a fresh, empty network namespace. */
+/** An fd on a fresh network namespace, made on a libuv pool thread. */
+export async function makeNetns(): Promise<number> {
+  try {
+    return await addon().makeNetns();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.errno === 'number') e.code = errnoNames.get(e.errno) ?? e.code;
+    throw e;
+  }
+}
+
 export function unshareNet(): void {
   call(() => addon().unshareNet());
 }
@@ -128,6 +140,18 @@ export function mountNewNetns<T>(path: string, ownFd: number, inside: () => T): 
     }
   } catch (err) {
     try { unmount(path); } catch { /* not mounted */ }
+    try { unlinkSync(path); } catch { /* already gone */ }
+    throw err;
+  }
+}
+
+/** Bind a namespace held open by fd (made ahead of time) at path. Undone on failure. */
+export function mountNetnsFd(path: string, fd: number): void {
+  makeMountPoint(path);
+  try {
+    // /proc/self/fd/N is the nsfs file itself, as /proc/PID/ns/net is for `ip netns attach`
+    bindMount(`/proc/self/fd/${fd}`, path);
+  } catch (err) {
     try { unlinkSync(path); } catch { /* already gone */ }
     throw err;
   }

@@ -12,7 +12,8 @@ import netlink from 'netlink';
 import type { RtNetlinkSocket, rt, ifla } from 'netlink';
 import { isGone, wrap } from '../../daemon/errors.js';
 import type { AddressInfo, Kernel, LinkInfo, RouteInfo, SetupConfig, VethSpec } from './kernel.js';
-import { ensureNetnsTmpfs, inNetns, isNetnsPath, mountNewNetns, mountOwnNetns, openOwnNetns, unmountNetns } from './native.js';
+import { NetnsPool } from './nspool.js';
+import { ensureNetnsTmpfs, inNetns, isNetnsPath, mountNetnsFd, mountNewNetns, mountOwnNetns, openOwnNetns, unmountNetns } from './native.js';
 import {
   bridgeLinkinfo, bridgePortLinkinfo, bufferToIp, noIpv6LinkLocal, bufferToMac, decodeLinkKind, ipToBuffer, macToBuffer, parseCidr, vethLinkinfo,
 } from './linkinfo.js';
@@ -61,10 +62,15 @@ export class NetlinkKernel implements Kernel {
   private readonly masters = new Map<string, number>();
 
   /** Takes the calling thread's namespace as the daemon's own. */
-  constructor() {
+  private readonly pool?: NetnsPool;
+
+  /** opts.pool: namespaces made ahead of time on a worker thread (0: none, every one made in line). */
+  constructor(opts: { pool?: number; onPoolError?: (msg: string) => void } = {}) {
     const fd = openOwnNetns();
     const st = fstatSync(fd);
     this.own = { fd, sock: createRtNetlink(), dev: st.dev, ino: st.ino };
+    const size = opts.pool ?? 4;
+    if (size > 0) this.pool = new NetnsPool(size, opts.onPoolError);
   }
 
   /** The cached handle for a namespace path, opened (and its socket made) on first use. */
@@ -135,8 +141,23 @@ export class NetlinkKernel implements Kernel {
     }
   }
 
-  /** Unshare, bind-mount, socket, back home: all synchronous, no await in between. */
+  /** A pooled namespace bound at path, or else unshare, bind-mount, socket, back
+   *  home: all synchronous, no await in between. */
   private mountNewNetns(path: string): NsHandle {
+    const pooled = this.pool?.take();
+    if (pooled !== undefined) {
+      try {
+        mountNetnsFd(path, pooled);
+        const st = fstatSync(pooled);
+        const h = { fd: pooled, sock: inNetns(pooled, this.own.fd, () => createRtNetlink()), dev: st.dev, ino: st.ino };
+        this.handles.set(path, h);
+        return h;
+      } catch (err) {
+        closeSync(pooled);
+        unmountNetns(path);
+        throw err;
+      }
+    }
     const sock = mountNewNetns(path, this.own.fd, () => createRtNetlink());
     const fd = openSync(path, 'r');
     const st = fstatSync(fd);
@@ -352,6 +373,7 @@ export class NetlinkKernel implements Kernel {
   }
 
   async close(): Promise<void> {
+    await this.pool?.close();
     for (const ns of [...this.handles.keys()]) this.drop(ns);
     this.own.sock.socket.close();
     closeSync(this.own.fd);

@@ -1,0 +1,34 @@
+// Namespaces made ahead on a pool thread: each is fresh and distinct, the
+// main thread's namespace is untouched, and closing the pool closes them.
+
+import t from 'tap';
+import { fstatSync, readlinkSync } from 'node:fs';
+import { NetnsPool } from '../../drivers/linux/nspool.js';
+import { makeNetns } from '../../drivers/linux/native.js';
+
+const ownNs = () => readlinkSync('/proc/thread-self/ns/net');
+
+t.test('makeNetns: a fresh namespace as an fd, made off the main thread', async (t) => {
+  const before = ownNs();
+  const [a, b] = await Promise.all([makeNetns(), makeNetns()]);
+  t.not(fstatSync(a).ino, fstatSync(b).ino, 'two distinct namespaces');
+  t.not(`net:[${fstatSync(a).ino}]`, before, 'not our own');
+  t.equal(ownNs(), before, 'the main thread stayed home');
+  const { closeSync } = await import('node:fs');
+  closeSync(a);
+  closeSync(b);
+});
+
+t.test('the pool fills, hands out distinct namespaces, and closes what it holds', async (t) => {
+  const errors: string[] = [];
+  const pool = new NetnsPool(3, (m) => errors.push(m));
+  t.equal(pool.take(), undefined, 'empty at first: the caller makes one in line');
+  await new Promise((r) => setTimeout(r, 200));
+  const taken = [pool.take(), pool.take(), pool.take()];
+  t.ok(taken.every((fd) => typeof fd === 'number'), 'three ready after a moment');
+  t.equal(new Set(taken.map((fd) => fstatSync(fd!).ino)).size, 3, 'all distinct');
+  await pool.close();
+  t.same(errors, []);
+  const { closeSync } = await import('node:fs');
+  for (const fd of taken) closeSync(fd!);
+});
