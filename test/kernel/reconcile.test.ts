@@ -140,6 +140,14 @@ t.test('nft flush ruleset, then POST /_reapply and SIGHUP rebuild our rules', as
   t.same(await settle(d), [], 'SIGHUP rebuilt the rules');
   t.ok(works(), 'port map works again after SIGHUP');
   t.equal((await d.req('GET', '/_ping')).status, 200, 'the daemon lives on');
+  // re-applying while joins publish ports must not lose any of them
+  for (let i = 0; i < 12; i++) await ok(d, 'POST', '/networks/fw/endpoints', { name: `p${i}`, port_mapping: [{ proto: 6, port: 80, host_port: 9000 + i }] });
+  const mixed = await Promise.all([
+    ...Array.from({ length: 12 }, (_, i) => d.req('POST', `/networks/fw/endpoints/p${i}/containers`, { container_id: cid(10 + i) })),
+    ...Array.from({ length: 4 }, () => d.req('POST', '/_reapply')),
+  ]);
+  t.ok(mixed.every((r) => r.status === 200), 're-applies and joins all succeed');
+  t.same(await settle(d), [], 'every published port is in the rebuilt table');
 });
 
 t.test('leave and endpoint delete succeed when someone else deleted the namespace', async (t) => {
