@@ -122,7 +122,7 @@ t.test('a bridge that existed is used but not deleted; two networks never share 
   await kernel.ensureBridge('notmine', {});
   await kernel.createNetns(`${NETNS}/x`);
   await kernel.createVeth({ name: 'eth-like', peer: { name: 'p', ns: `${NETNS}/x` } });
-  await t.rejects(driver.createNetwork(net({ options: { [OPT_BRIDGE_NAME]: 'eth-like' } })), { code: 'EEXIST', message: /eth-like/ });
+  await t.rejects(driver.createNetwork(net({ options: { [OPT_BRIDGE_NAME]: 'eth-like' } })), { status: 409, code: 'NAME_IN_USE', message: /eth-like/ });
 });
 
 t.test('join: veth into the sandbox, MAC, addresses, up, default routes, hairpin, port maps', async (t) => {
