@@ -11,4 +11,4 @@ files=()
 for t in "${tiers[@]}"; do
   [ -d "$t" ] && while IFS= read -r f; do files+=("$f"); done < <(find "$t" -name '*.test.js' | sort)
 done
-exec npx tap --disable-coverage --reporter=tap "$@" "${files[@]}"
+exec npx tap --reporter=tap --coverage-report=text-summary "$@" "${files[@]}"
