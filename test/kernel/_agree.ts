@@ -178,7 +178,7 @@ export async function disagreements(d: TestDaemon, opts: AgreeOptions = {}): Pro
 
 /** Disagreements after the kernel had time to reap what a deleted namespace
  *  held (it does so in the background): polls until none, or until timeout. */
-export async function settle(d: TestDaemon, opts: AgreeOptions = {}, timeoutMs = 3000): Promise<string[]> {
+export async function settle(d: TestDaemon, opts: AgreeOptions = {}, timeoutMs = 10_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const out = await disagreements(d, opts);

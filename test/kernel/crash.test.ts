@@ -69,23 +69,24 @@ const SCENARIOS: Scenario[] = [
   { label: 'join (new sandbox)', op: 'join', done: false,
     setup: async (d) => { await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB); },
     request: (d) => ({ method: 'POST', path: '/networks/crash/endpoints/web/containers', body: joinBody(d) }), visible: (d) => joinedTo(d, 'crash', 'web') },
-  { label: 'join (existing sandbox)', op: 'join', done: false, cleanSetup: true, setup: (d) => twoNetworks(d, false),
-    request: (d) => ({ method: 'POST', path: '/networks/crash/endpoints/web/containers', body: joinBody(d) }), visible: (d) => joinedTo(d, 'crash', 'web') },
+  { label: 'attach backend (existing sandbox)', op: 'join', done: false, cleanSetup: true, setup: (d) => twoNetworks(d, false),
+    request: (d) => ({ method: 'POST', path: '/services/web/backend', body: joinBody(d) }), visible: (d) => joinedTo(d, 'crash', 'web') },
   { label: 'leave (last endpoint)', op: 'leave', done: true,
     setup: async (d) => { await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB); await ok(d, 'POST', '/networks/crash/endpoints/web/containers', joinBody(d)); },
     request: () => ({ method: 'DELETE', path: `/networks/crash/endpoints/web/containers/${CID}` }), visible: async (d) => !(await joinedTo(d, 'crash', 'web')) },
-  { label: 'leave (sandbox stays)', op: 'leave', done: true, setup: (d) => twoNetworks(d, true),
-    request: () => ({ method: 'DELETE', path: `/networks/crash/endpoints/web/containers/${CID}` }), visible: async (d) => !(await joinedTo(d, 'crash', 'web')) },
+  { label: 'detach backend (sandbox stays)', op: 'leave', done: true, setup: (d) => twoNetworks(d, true),
+    request: () => ({ method: 'DELETE', path: `/services/web/backend/${CID}` }), visible: async (d) => !(await joinedTo(d, 'crash', 'web')) },
 ];
 
 /** What the kernel holds, by name: links with addresses and master, sandboxes, nft. */
 function kernelSnapshot(d: TestDaemon): string {
-  const links = JSON.parse(d.exec(['ip', '-j', 'addr']).stdout).map((l: any) =>
+  // names, masters and global addresses: link-local ones come (and finish DAD) on their own time
+  const links = (argv: string[]) => JSON.parse(d.exec([...argv, 'ip', '-j', 'addr']).stdout).map((l: any) =>
     `${l.ifname}>${l.master ?? ''} ${l.addr_info.filter((a: any) => a.scope === 'global').map((a: any) => `${a.local}/${a.prefixlen}`).sort()}`).sort();
   const ns = readdirSync(d.netnsDir).sort();
-  const inside = ns.filter((n) => n !== 'default').map((n) => d.exec(['nsenter', `--net=${join(d.netnsDir, n)}`, 'ip', '-br', 'addr']).stdout);
+  const inside = ns.filter((n) => n !== 'default').map((n) => links(['nsenter', `--net=${join(d.netnsDir, n)}`]));
   const fw = nftTable(d);
-  return JSON.stringify({ links, ns, inside, chains: fw?.chains, elems: fw && [...fw.elems].sort() });
+  return JSON.stringify({ links: links([]), ns, inside, chains: fw?.chains, elems: fw && [...fw.elems].sort() });
 }
 
 /** Endpoints the crash network can still take: creates until the pool is exhausted. */
