@@ -78,6 +78,9 @@ export async function join(c: Controller, netRef: string, epRef: string, req: Jo
   return c.locks.with([`net:${net0.id}`, `ctr:${req.containerId}`], async () => {
     const net = c.network(net0.id);
     const ep = c.endpoint(net, epId);
+    // the same join again (a runtime retrying after lost answer, e.g. across a daemon crash) answers as the first did
+    const mine = ep.container === req.containerId ? c.state.sandboxes.get(req.containerId) : undefined;
+    if (mine) return mine.key;
     if (ep.container) throw new Conflict(`endpoint ${ep.name} is already joined to container ${ep.container}`, 'ALREADY_JOINED');
     const { sb: sb0, fresh } = sandboxFor(c, net, req);
     const sb = withRequest(sb0, req);

@@ -136,6 +136,10 @@ async function walk(t: Test, s: Scenario, step: string): Promise<void> {
   const retry = await d.req(req.method, req.path, req.body);
   if (s.done) t.equal(retry.status, 404, `retry: already done (${retry.text})`);
   else t.equal(retry.status, 200, `retry succeeds (${retry.text})`);
+  if (s.op === 'join') {
+    const again = await d.req(req.method, req.path, req.body);
+    t.same([again.status, again.json], [200, retry.json], 'the same join once more answers the same sandbox (idempotent)');
+  }
   t.same(await settle(d), [], 'store and kernel agree after the retry');
   lap('retry');
   if (await exists(d, '/networks/crash')) {
