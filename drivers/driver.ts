@@ -14,6 +14,9 @@ export interface DriverContext {
   fault?: (step: string) => void;
 }
 
+/** firewall: false when the caller rebuilds the whole firewall from firewallRules() itself (start-up). */
+export interface RestoreOptions { firewall?: boolean }
+
 /** A network's share of the firewall as its records say, for a whole-table rebuild. */
 export interface FirewallRules {
   network?: FwNetwork;
@@ -57,7 +60,7 @@ export interface Driver {
   /** Unplug; succeeds when the sandbox namespace is already gone. */
   leave(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void>;
   /** Re-create what the records say must exist (after a reboot or a flush). */
-  restore?(net: NetworkRecord, eps: EndpointRecord[]): Promise<void>;
+  restore?(net: NetworkRecord, eps: EndpointRecord[], opts?: RestoreOptions): Promise<void>;
   /** Pure: the firewall rules the records imply (Firewall.restore after a flush). */
   firewallRules?(net: NetworkRecord, eps: EndpointRecord[]): FirewallRules;
 }

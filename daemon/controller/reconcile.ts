@@ -87,13 +87,14 @@ async function sweepNetns(c: Controller, r: ReconcileReport): Promise<void> {
   }
 }
 
-/** Bridges, gateway addresses and per-network rules, from the records. */
-async function restoreNetworks(c: Controller, r: ReconcileReport): Promise<void> {
+/** Bridges, gateway addresses and forwarding, from the records; the firewall
+ *  follows in one transaction for all networks (rebuildFirewall). */
+async function restoreNetworks(c: Controller, r: ReconcileReport, firewall = false): Promise<void> {
   for (const net of c.state.networks.values()) {
     const driver = c.drivers.get(net.type);
     if (!driver?.restore) continue;
     try {
-      await driver.restore(net, c.state.networkEndpoints(net.id));
+      await driver.restore(net, c.state.networkEndpoints(net.id), { firewall });
       r.networks++;
     } catch (err) {
       c.log.error({ err, network: net.name }, 'reconcile: restore network failed');
@@ -139,7 +140,15 @@ export async function reconcile(c: Controller, fw: Firewall): Promise<ReconcileR
   await phase('sweep links', () => sweepLinks(c, r));
   await phase('sweep netns dir', () => sweepNetns(c, r));
   await phase('restore networks', () => restoreNetworks(c, r));
-  await phase('rebuild firewall', async () => { r.ports = (await rebuildFirewall(c, fw)).ports; });
+  await phase('rebuild firewall', async () => {
+    try {
+      r.ports = (await rebuildFirewall(c, fw)).ports;
+    } catch (err) {
+      // one transaction for all: a network it can't take must not leave the others bare
+      c.log.error({ err }, 'reconcile: firewall rebuild failed; restoring network by network');
+      await restoreNetworks(c, { ...r, networks: 0 }, true);
+    }
+  });
   if (r.released.length || r.links.length || r.netns.length) c.log.warn({ ...r }, 'reconcile: kernel brought in line with the records');
   return r;
 }

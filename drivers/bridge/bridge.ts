@@ -6,7 +6,7 @@
 
 import { BadRequest, Conflict } from '../../daemon/errors.js';
 import type { EndpointRecord, NetworkRecord } from '../../store/records.js';
-import type { Driver, DriverContext, FirewallRules, JoinTarget, NetworkSettings } from '../driver.js';
+import type { Driver, DriverContext, FirewallRules, JoinTarget, NetworkSettings, RestoreOptions } from '../driver.js';
 import type { FwNetwork } from '../linux/firewall.js';
 import { parseBridgeOptions, validateNetwork, type BridgeOptions } from './options.js';
 import { portMaps } from './ports.js';
@@ -118,7 +118,7 @@ export class BridgeDriver implements Driver {
   }
 
   /** Gateway addresses, forwarding, firewall rules: the idempotent part, shared with restore. */
-  private async plumbNetwork(net: NetworkRecord, bridge: string, o: BridgeOptions, undo?: Undo): Promise<void> {
+  private async plumbNetwork(net: NetworkRecord, bridge: string, o: BridgeOptions, undo?: Undo, firewall = true): Promise<void> {
     const k = this.ctx.kernel;
     for (const cidr of gatewayCidrs(net)) {
       await k.addAddress(bridge, cidr);
@@ -127,6 +127,7 @@ export class BridgeDriver implements Driver {
     if (undo) this.step('createNetwork:after-addr');
     // an internal network routes nothing, so it needs no forwarding
     if (!net.internal) await k.writeSysctl('net/ipv4/ip_forward', '1');
+    if (!firewall) return;
     await this.ctx.firewall.addNetwork(fwNetwork(net, bridge, o));
     undo?.push(() => this.ctx.firewall.removeNetwork(net.id));
   }
@@ -214,13 +215,14 @@ export class BridgeDriver implements Driver {
     ]);
   }
 
-  async restore(net: NetworkRecord, eps: EndpointRecord[]): Promise<void> {
+  async restore(net: NetworkRecord, eps: EndpointRecord[], opts: RestoreOptions = {}): Promise<void> {
     const st = bridgeState(net);
     this.claim(st.bridge, net.id);
-    const opts: { mtu?: number; mac?: string } = { mtu: st.mtu };
-    if (st.mac) opts.mac = st.mac;
-    await this.ctx.kernel.ensureBridge(st.bridge, opts);
-    await this.plumbNetwork(net, st.bridge, parseBridgeOptions(net.options));
+    const want: { mtu?: number; mac?: string } = { mtu: st.mtu };
+    if (st.mac) want.mac = st.mac;
+    await this.ctx.kernel.ensureBridge(st.bridge, want);
+    await this.plumbNetwork(net, st.bridge, parseBridgeOptions(net.options), undefined, opts.firewall !== false);
+    if (opts.firewall === false) return;
     const maps = eps.filter((e) => e.container).flatMap((e) => portMaps(net, e, st.bridge));
     if (maps.length) await this.ctx.firewall.addPortMaps(maps);
   }
