@@ -24,6 +24,13 @@ export class InProc {
   store!: LevelStore;
   c!: Controller;
   private server?: http.Server;
+  /** The tmp dir goes when the test process ends, also for instances that
+   *  share a store and are never closed themselves. */
+  private readonly removeDir = () => rmSync(this.dir, { recursive: true, force: true });
+
+  constructor() {
+    process.once('exit', this.removeDir);
+  }
 
   async start(opts: { store?: LevelStore; fault?: (step: string) => void } = {}): Promise<this> {
     this.store = opts.store ?? (await openMemoryStore());
@@ -45,6 +52,7 @@ export class InProc {
   async close(): Promise<void> {
     await this.stopServing();
     await this.store.close();
-    rmSync(this.dir, { recursive: true, force: true });
+    this.removeDir();
+    process.off('exit', this.removeDir);
   }
 }
