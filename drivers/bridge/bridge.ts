@@ -209,9 +209,17 @@ export class BridgeDriver implements Driver {
     const maps = portMaps(net, ep, st.bridge);
     await teardown(`leave endpoint ${ep.name} of network ${net.name}`, [
       async () => { if (maps.length) await this.ctx.firewall.removePortMaps(maps); this.step('leave:after-portmap'); },
-      // the host side lives in our namespace, so this works when the sandbox is gone;
-      // when the sandbox is about to be deleted, its deletion reaps the pair
-      async () => { if (!target.sandboxGoing) await this.ctx.kernel.deleteLink(hostVethName(ep.id)); this.step('leave:after-veth'); },
+      // the host side lives in our namespace, so this works when the sandbox is gone
+      async () => {
+        // A sandbox about to be deleted takes the pair with it when the kernel
+        // reaps the namespace, far cheaper than a delete in line. Its host end
+        // goes down first: if a process still holds the namespace, the
+        // namespace (and the pair) outlive our mount, and the container must
+        // be cut off now, not when that process exits.
+        if (target.sandboxGoing) await this.ctx.kernel.setLinkDown(hostVethName(ep.id));
+        else await this.ctx.kernel.deleteLink(hostVethName(ep.id));
+        this.step('leave:after-veth');
+      },
     ]);
   }
 

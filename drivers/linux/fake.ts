@@ -199,6 +199,13 @@ export class FakeKernel implements Kernel {
     if (l?.peer && other) this.dropLink(other, l.peer.name);
   }
 
+  async setLinkDown(name: string, ns?: string): Promise<void> {
+    const what = `set link ${name} down`;
+    this.enter('setLinkDown', [name, ns], what);
+    const link = this.spaces.get(ns ?? OWN)?.links.get(name);
+    if (link) link.up = false;
+  }
+
   async setLinkUp(name: string, ns?: string): Promise<void> {
     const what = `set link ${name} up`;
     this.enter('setLinkUp', [name, ns], what);

@@ -73,6 +73,8 @@ export interface Kernel {
   /** Delete a link; a missing one is success. */
   deleteLink(name: string, ns?: string): Promise<void>;
   setLinkUp(name: string, ns?: string): Promise<void>;
+  /** Set a link down (a missing one is success): cuts its traffic at once. */
+  setLinkDown(name: string, ns?: string): Promise<void>;
 
   /** Add an address (IPv6 without DAD); an existing one is success. */
   addAddress(ifname: string, cidr: string, ns?: string): Promise<void>;

@@ -278,6 +278,10 @@ export class NetlinkKernel implements Kernel {
     await this.op(`set link ${name} up${at(ns)}`, () => this.handle(ns).sock.setLink(UP, { ifname: name }));
   }
 
+  async setLinkDown(name: string, ns?: string): Promise<void> {
+    await this.gone(`set link ${name} down${at(ns)}`, () => this.handle(ns).sock.setLink({ flags: {}, change: { up: true } }, { ifname: name }));
+  }
+
   private addrRequest(cidr: string, index: number): [rt.Address, rt.AddressAttrs] {
     const { family, addr, prefix } = parseCidr(cidr);
     // no DAD: the address is ours by IPAM, and waiting ~1 s for DAD would stall the container

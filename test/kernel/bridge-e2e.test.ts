@@ -3,7 +3,7 @@
 // wired to it stands for the world outside (no route out of either).
 
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { TestDaemon } from '../lib/daemon.js';
 import { connect, ping, serve, stopAll } from '../lib/traffic.js';
 
@@ -80,6 +80,27 @@ t.test('a container on two networks gets one interface per network', async (t) =
   t.equal((await d.req('DELETE', `/networks/${back}/endpoints/${e.json}/containers/${web.cid}`)).status, 200);
   const left = JSON.parse(spawnSync('nsenter', [`--net=${web.key}`, 'ip', '-j', 'link'], { encoding: 'utf8' }).stdout).map((l: any) => l.ifname).sort();
   t.same(left, ['eth0', 'lo'], 'leaving one network removes only its interface');
+});
+
+t.test('leave cuts a container off at once, even while a process still holds its namespace', async (t) => {
+  const net = await network('held');
+  const a = await container(net);
+  const b = await container(net);
+  const holder = spawn('nsenter', [`--net=${a.key}`, 'sleep', '30'], { stdio: 'ignore' });
+  t.teardown(() => { if (holder.exitCode === null) holder.kill('SIGKILL'); });
+  await new Promise((r) => setTimeout(r, 200));
+  t.ok(ping(b.key, ip(a.ep.ipv4_address)), 'reachable while joined');
+  t.equal((await d.req('DELETE', `/networks/${net}/endpoints/${a.ep.id}/containers/${a.cid}`)).status, 200);
+  t.notOk(ping(b.key, ip(a.ep.ipv4_address)), 'unreachable right after the leave');
+  holder.kill('SIGKILL');
+  await new Promise((r) => holder.once('exit', r));
+  const hostEnd = `lv${a.ep.id.slice(0, 11)}`;
+  let left = true;
+  for (let i = 0; i < 100 && left; i++) {
+    left = JSON.parse(d.exec(['ip', '-j', 'link']).stdout).some((l: any) => l.ifname === hostEnd);
+    if (left) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.notOk(left, 'the pair goes with the namespace once its last holder exits');
 });
 
 t.test('containers on different networks cannot talk', async (t) => {
