@@ -4,7 +4,7 @@
 // answers for the namespace of the thread that opens it, and only the main
 // thread follows the daemon into a namespace (the fs thread pool does not).
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Conflict, wrap } from '../../daemon/errors.js';
 import { run } from './exec.js';
@@ -89,10 +89,15 @@ export class NftFirewall implements Firewall {
     // forward hook through br_netfilter (as with Docker).
     // Loading it is left to the operator (modprobe br_netfilter, or modules-load.d):
     // no process here, and no module loaded behind the host's back.
-    if (!this.sysctl('net/bridge/bridge-nf-call-iptables', '1')) {
-      throw wrap(`network ${n.id}: icc=false`, new Error('needs the br_netfilter kernel module (modprobe br_netfilter)'));
-    }
+    this.requireBrNetfilter(n);
+    this.sysctl('net/bridge/bridge-nf-call-iptables', '1');
     this.sysctl('net/bridge/bridge-nf-call-ip6tables', '1');
+  }
+
+  /** Checked before any rule goes in, so a network that can't work changes nothing. */
+  private requireBrNetfilter(n: NetRules): void {
+    if (n.icc || existsSync(join(this.procSys, 'net', 'bridge', 'bridge-nf-call-iptables'))) return;
+    throw wrap(`network ${n.id}: icc=false`, new Error('needs the br_netfilter kernel module (modprobe br_netfilter)'));
   }
 
   async init(): Promise<void> {
@@ -111,6 +116,7 @@ export class NftFirewall implements Firewall {
 
   async addNetwork(net: FwNetwork): Promise<void> {
     const n = checkNetwork(net);
+    this.requireBrNetfilter(n);
     const prev = this.nets.get(n.id);
     const moved = prev && (prev.bridge !== n.bridge || prev.subnet4 !== n.subnet4 || prev.subnet6 !== n.subnet6);
     // A replaced network keyed differently must drop its old elements in the same transaction.

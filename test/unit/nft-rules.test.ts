@@ -192,3 +192,19 @@ t.test('NftFirewall: one process per change, sysctls, errors', async (t) => {
   await gone.removeNetwork('cd'.repeat(32));
   t.pass('no table: removing is success');
 });
+
+t.test('NftFirewall: icc=false without br_netfilter is refused before any rule goes in', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lnetd-nft-unit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const sys = join(dir, 'sys');
+  for (const d of ['net/ipv4/conf/lnet-abababab', 'net/ipv6/conf/all']) mkdirSync(join(sys, d), { recursive: true });
+  for (const f of ['net/ipv4/ip_forward', 'net/ipv6/conf/all/forwarding', 'net/ipv4/conf/lnet-abababab/route_localnet']) writeFileSync(join(sys, f), '0\n');
+  const nft = fakeNft(dir);
+  const fw = new NftFirewall({ nft: nft.bin, procSys: sys });
+  await fw.init();
+  const before = processCount();
+  await t.rejects(fw.addNetwork({ ...NET, icc: false }), { message: /br_netfilter/ });
+  t.equal(processCount(), before, 'no nft transaction for a network that cannot work');
+  await fw.addNetwork(NET);
+  t.pass('icc=true needs no br_netfilter');
+});
