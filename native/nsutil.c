@@ -70,17 +70,24 @@ static napi_value bind_mount(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// The single path argument of a call, into buf; false (with a TypeError
+// thrown) when there is none.
+static int path_arg(napi_env env, napi_callback_info info, char *buf, size_t len, const char *usage) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || get_string(env, argv[0], buf, len)) {
+    napi_throw_type_error(env, NULL, usage);
+    return 0;
+  }
+  return 1;
+}
+
 // unmount(path): lazy unmount, so a namespace still in use by a process stays
 // alive for that process while the path is released.
 static napi_value un_mount(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   char path[4096];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || get_string(env, argv[0], path, sizeof path)) {
-    napi_throw_type_error(env, NULL, "unmount(path) needs a path");
-    return NULL;
-  }
+  if (!path_arg(env, info, path, sizeof path, "unmount(path) needs a path")) return NULL;
   if (umount2(path, MNT_DETACH) != 0) return throw_errno(env, "umount", errno);
   return NULL;
 }
@@ -89,14 +96,8 @@ static napi_value un_mount(napi_env env, napi_callback_info info) {
 // namespaces made later (a runtime's) see the namespaces bound inside it. On
 // disk file systems creating each mount-point file costs 0.3-1.3 ms here.
 static napi_value mount_tmpfs(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   char path[4096];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || get_string(env, argv[0], path, sizeof path)) {
-    napi_throw_type_error(env, NULL, "mountTmpfs(path) needs a path");
-    return NULL;
-  }
+  if (!path_arg(env, info, path, sizeof path, "mountTmpfs(path) needs a path")) return NULL;
   if (mount("lnetd-netns", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m") != 0) return throw_errno(env, "mount tmpfs", errno);
   if (mount(NULL, path, NULL, MS_SHARED, NULL) != 0) {
     int err = errno;
