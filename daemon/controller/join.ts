@@ -36,13 +36,29 @@ function sandboxFor(c: Controller, net: NetworkRecord, req: JoinReq): { sb: Sand
 }
 
 /** The first endpoint of the sandbox on a non-internal network with IPv4 sets the default route. */
+const routesOut = (n: NetworkRecord | undefined): n is NetworkRecord => !!n && !n.internal && !!n.ipv4;
+
+/** The endpoint (of those joined, in join order) whose network gives the sandbox its default route. */
+function gatewayEndpoint(c: Controller, ids: string[]): { ep: EndpointRecord; net: NetworkRecord } | undefined {
+  for (const id of ids) {
+    const ep = c.state.endpoints.get(id);
+    const net = ep && c.state.networks.get(ep.networkId);
+    if (ep && routesOut(net)) return { ep, net };
+  }
+  return undefined;
+}
+
 function providesGateway(c: Controller, sb: SandboxRecord, net: NetworkRecord): boolean {
-  if (net.internal || !net.ipv4) return false;
-  return !sb.endpoints.some((id) => {
-    const e = c.state.endpoints.get(id);
-    const n = e && c.state.networks.get(e.networkId);
-    return n && !n.internal && n.ipv4;
-  });
+  return routesOut(net) && !gatewayEndpoint(c, sb.endpoints);
+}
+
+/** When the endpoint that gave the default route leaves, the next one in join order gives it. */
+export async function handOverGateway(c: Controller, sb: SandboxRecord, leaving: string): Promise<void> {
+  if (gatewayEndpoint(c, sb.endpoints)?.ep.id !== leaving) return;
+  const next = gatewayEndpoint(c, sb.endpoints.filter((id) => id !== leaving));
+  if (!next) return;
+  await c.kernel.addRoute({ dst: 'default', gateway: next.net.ipv4!.gateway }, sb.key);
+  if (next.net.enableIpv6 && next.net.ipv6) await c.kernel.addRoute({ dst: 'default', gateway: next.net.ipv6.gateway }, sb.key);
 }
 
 async function writeFiles(c: Controller, sb: SandboxRecord, joined: EndpointRecord[]): Promise<void> {
@@ -139,6 +155,7 @@ export async function leave(c: Controller, netRef: string, epRef: string, contai
     c.fault('leave:after-intent');
     await c.driver(net.type).leave(net, ep, target);
     c.fault('leave:after-driver');
+    if (!last && !sb.isDefault) await handOverGateway(c, sb, ep.id);
     if (last && !sb.isDefault) await c.kernel.deleteNetns(sb.key);
     c.fault('leave:after-netns');
     const { container: _c, ifname: _i, ...rest } = ep;

@@ -8,6 +8,7 @@ import type { JoinTarget } from '../../drivers/driver.js';
 import type { EndpointRecord, JournalRecord, NetworkRecord } from '../../store/records.js';
 import type { BatchOp } from '../../store/store.js';
 import type { Controller } from './controller.js';
+import { handOverGateway } from './join.js';
 
 type Step = (c: Controller, data: Record<string, unknown>) => Promise<BatchOp[]>;
 
@@ -73,6 +74,7 @@ const steps: Record<string, Step> = {
     if (!ep || !net || !sb || ep.container !== d.containerId) return [];
     await c.driver(net.type).leave(net, ep, target(d, sb.isDefault));
     const last = sb.endpoints.length <= 1;
+    if (!last && !sb.isDefault && (await c.kernel.isNetns(sb.key))) await handOverGateway(c, sb, ep.id);
     if (last && !sb.isDefault) await c.kernel.deleteNetns(sb.key);
     const { container: _c, ifname: _i, ...rest } = ep;
     const ops: BatchOp[] = [{ type: 'put', kind: 'endpoints', key: ep.id, value: rest }];

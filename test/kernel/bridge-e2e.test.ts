@@ -82,6 +82,20 @@ t.test('a container on two networks gets one interface per network', async (t) =
   t.same(left, ['eth0', 'lo'], 'leaving one network removes only its interface');
 });
 
+t.test('the default route moves to the next network when the one that gave it leaves', async (t) => {
+  const first = await network('gw-first');
+  const second = await network('gw-second');
+  const c = await container(first);
+  const e = await d.req('POST', `/networks/${second}/endpoints`, { name: 'gw-second-ep' });
+  t.equal((await d.req('POST', `/networks/${second}/endpoints/${e.json}/containers`, { container_id: c.cid })).status, 200);
+  const gateway = async (net: string) => (await d.req('GET', `/networks/${net}`)).json.ipam.config[0].gateway;
+  const defaults = () => JSON.parse(spawnSync('nsenter', [`--net=${c.key}`, 'ip', '-j', 'route'], { encoding: 'utf8' }).stdout).filter((r: any) => r.dst === 'default');
+  t.same(defaults().map((r: any) => r.gateway), [await gateway(first)], 'via the first network');
+  t.equal((await d.req('DELETE', `/networks/${first}/endpoints/${c.ep.id}/containers/${c.cid}`)).status, 200);
+  t.same(defaults().map((r: any) => r.gateway), [await gateway(second)], 'now via the second');
+  t.ok(ping(c.key, UP_IP), 'and the outside is still reachable');
+});
+
 t.test('leave cuts a container off at once, even while a process still holds its namespace', async (t) => {
   const net = await network('held');
   const a = await container(net);
