@@ -155,7 +155,11 @@ export async function leave(c: Controller, netRef: string, epRef: string, contai
     c.fault('leave:after-intent');
     await c.driver(net.type).leave(net, ep, target);
     c.fault('leave:after-driver');
-    if (!last && !sb.isDefault) await handOverGateway(c, sb, ep.id);
+    // The leave is done once the driver has unplugged; a route for what stays is
+    // best effort (the namespace may be gone, taken by someone else).
+    if (!last && !sb.isDefault && (await c.kernel.isNetns(sb.key))) {
+      await handOverGateway(c, sb, ep.id).catch((err) => c.log.warn({ err, container: containerId }, 'leave: could not move the default route'));
+    }
     if (last && !sb.isDefault) await c.kernel.deleteNetns(sb.key);
     c.fault('leave:after-netns');
     const { container: _c, ifname: _i, ...rest } = ep;

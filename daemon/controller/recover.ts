@@ -74,7 +74,9 @@ const steps: Record<string, Step> = {
     if (!ep || !net || !sb || ep.container !== d.containerId) return [];
     await c.driver(net.type).leave(net, ep, target(d, sb.isDefault));
     const last = sb.endpoints.length <= 1;
-    if (!last && !sb.isDefault && (await c.kernel.isNetns(sb.key))) await handOverGateway(c, sb, ep.id);
+    if (!last && !sb.isDefault && (await c.kernel.isNetns(sb.key))) {
+      await handOverGateway(c, sb, ep.id).catch((err) => c.log.warn({ err }, 'journal: could not move the default route'));
+    }
     if (last && !sb.isDefault) await c.kernel.deleteNetns(sb.key);
     const { container: _c, ifname: _i, ...rest } = ep;
     const ops: BatchOp[] = [{ type: 'put', kind: 'endpoints', key: ep.id, value: rest }];
