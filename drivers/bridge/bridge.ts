@@ -146,8 +146,10 @@ export class BridgeDriver implements Driver {
     this.release(st.bridge, net.id);
   }
 
-  async createEndpoint(_net: NetworkRecord, ep: EndpointRecord): Promise<Record<string, unknown>> {
-    return { hostVeth: hostVethName(ep.id) };
+  async createEndpoint(_net: NetworkRecord, _ep: EndpointRecord): Promise<Record<string, unknown>> {
+    // Nothing to store: the host end's name is derived from the endpoint id
+    // (hostVethName), and the veth itself is made at join.
+    return {};
   }
 
   async deleteEndpoint(_net: NetworkRecord, _ep: EndpointRecord): Promise<void> {
