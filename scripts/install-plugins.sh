@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# npm run install-plugins: put lnetd's runtime plug-ins where the runtimes look.
+#   netavark: dist/plugins/netavark/main.js as `netavark` in a directory of its
+#   own (default /usr/local/libexec/lnetd; LNETD_NETAVARK_DIR or
+#   --netavark-dir DIR), which podman finds through helper_binaries_dir in
+#   containers.conf or CONTAINERS_HELPER_BINARY_DIR.
+# Each plug-in is a small shell wrapper that runs this checkout's build with
+# this node (absolute paths: podman's PATH need not have node). Written to a
+# temporary name and renamed, so a runtime never runs a half-written file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+netavark_dir=${LNETD_NETAVARK_DIR:-/usr/local/libexec/lnetd}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --netavark-dir) netavark_dir=$2; shift 2 ;;
+    --netavark-dir=*) netavark_dir=${1#*=}; shift ;;
+    *) echo "install-plugins: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ -f dist/plugins/netavark/main.js ] || bash scripts/build.sh
+node=$(command -v node)
+
+# install_wrapper DIR NAME ENTRY: DIR/NAME runs `node ENTRY "$@"`
+install_wrapper() {
+  local dir=$1 name=$2 entry=$3
+  mkdir -p "$dir"
+  local tmp
+  tmp=$(mktemp "$dir/.$name.XXXXXX")
+  printf '#!/bin/sh\nexec %q %q "$@"\n' "$node" "$root/$entry" >"$tmp"
+  chmod 0755 "$tmp"
+  mv -f "$tmp" "$dir/$name"
+  echo "install-plugins: $dir/$name -> $root/$entry" >&2
+}
+
+install_wrapper "$netavark_dir" netavark dist/plugins/netavark/main.js
