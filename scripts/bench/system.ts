@@ -1,11 +1,16 @@
 // The common face of every system under test, as the round-robin sees it.
 
-export interface Timing { ms: number; nsMs?: number }
+/** ms: the operation as the system's caller sees it; nsMs: the part spent on
+ * the namespace (peers: ip netns add/del); hostVeth (attach): the name of the
+ * container's host-side veth, so the bench can see when it is really gone. */
+export interface Timing { ms: number; nsMs?: number; hostVeth?: string }
 
 export interface ProcCount { perAttach: number; perDetach?: number; method: string; spawnMs?: number }
 
 export interface System {
   readonly name: string;
+  /** The throwaway namespace the system's bridge and host veths live in (after start). */
+  readonly hostNs: string;
   /** Host namespace, daemon or worker, network: untimed. */
   start(): Promise<void>;
   attach(i: number): Promise<Timing>;

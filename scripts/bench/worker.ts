@@ -4,7 +4,7 @@
 // Protocol: one JSON request per stdin line, one JSON reply per stdout line.
 
 import { createInterface } from 'node:readline';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runSync } from './proc.js';
@@ -16,7 +16,7 @@ import { iproute2Peer } from './peers/iproute2.js';
 
 export interface WorkerRequest { op: 'setup' | 'attach' | 'detach' | 'calibrate' | 'verify' | 'quit'; i?: number }
 export interface WorkerReply {
-  ok: boolean; error?: string; ms?: number; nsMs?: number;
+  ok: boolean; error?: string; ms?: number; nsMs?: number; hostVeth?: string;
   attachProcs?: number; detachProcs?: number; method?: string; problems?: string[]; spawnMs?: number;
 }
 
@@ -27,13 +27,21 @@ const peer = peers[sys]!();
 
 const plain: Exec = (cmd, args, opts) => { runSync(cmd, args, opts ?? {}); };
 
-function attach(i: number, exec: Exec): { ms: number; nsMs: number } {
+/** The host's links: `ip netns exec` mounted a sysfs of this namespace. */
+const hostLinks = (): Set<string> => new Set(readdirSync('/sys/class/net'));
+
+function attach(i: number, exec: Exec): { ms: number; nsMs: number; hostVeth?: string } {
   const ns = nsPrefix + i;
+  const before = hostLinks();
   const t0 = performance.now();
   exec('ip', ['netns', 'add', ns]);
   const t1 = performance.now();
   peer.attach(i, ns, exec);
-  return { ms: performance.now() - t0, nsMs: t1 - t0 };
+  const ms = performance.now() - t0;
+  // Off the clock: the one new link is the container's host end (the first
+  // attach also makes the bridge, which is not a veth).
+  const added = [...hostLinks()].filter((n) => !before.has(n) && n.startsWith('veth'));
+  return { ms, nsMs: t1 - t0, hostVeth: added.length === 1 ? added[0] : undefined };
 }
 
 function detach(i: number, exec: Exec): { ms: number; nsMs: number } {

@@ -10,6 +10,7 @@ import { attachProblems } from '../verify.js';
 import type { ProcCount, System, Timing } from '../system.js';
 import { Daemon } from './daemon.js';
 import { LnetdClient } from './client.js';
+import { hostVethName } from '../../../drivers/bridge/bridge.js';
 
 export const NETWORK_BODY = { name: 'benchnet', network_type: 'bridge', options: {} };
 
@@ -20,7 +21,6 @@ export function joinBody(containerId: string): Record<string, unknown> {
   };
 }
 
-/** Create endpoint + join: one attach as a runtime does it. */
 /** Create endpoint + join: one attach as a runtime does it. Returns the
  * endpoint id and the sandbox (netns path) the join made. */
 export async function attachOne(client: LnetdClient, net: string, name: string, cid: string): Promise<{ ep: string; sandbox: string }> {
@@ -37,7 +37,7 @@ export async function detachOne(client: LnetdClient, net: string, ep: string, ci
 export class LnetdSystem implements System {
   readonly name = 'lnetd';
   private daemon?: Daemon;
-  private host = '';
+  hostNs = '';
   private net = '';
   private readonly attached = new Map<number, { ep: string; cid: string; sandbox: string }>();
   private procs = 0;
@@ -46,8 +46,8 @@ export class LnetdSystem implements System {
   constructor(private readonly tmpDir: string, private readonly tag = 'lnetd') {}
 
   async start(): Promise<void> {
-    this.host = createHostNs(this.tag);
-    this.daemon = new Daemon(this.host, join(this.tmpDir, this.tag));
+    this.hostNs = createHostNs(this.tag);
+    this.daemon = new Daemon(this.hostNs, join(this.tmpDir, this.tag));
     await this.daemon.start();
     this.net = await this.daemon.client.call<string>('POST', '/networks', NETWORK_BODY);
   }
@@ -62,7 +62,7 @@ export class LnetdSystem implements System {
     // Index 0 is the warm-up container: its one-time work is not an attach's.
     if (i > 0) { this.procs += (await this.daemon!.processesStarted()) - before; this.attaches++; }
     this.attached.set(i, { ep, cid, sandbox });
-    return { ms };
+    return { ms, hostVeth: hostVethName(ep) };
   }
 
   async detach(i: number): Promise<Timing> {
@@ -79,7 +79,7 @@ export class LnetdSystem implements System {
     const a = this.attached.get(i);
     if (!a) return [`container ${i} is not attached`];
     const ipj = (what: string): string => runSync('nsenter', [`--net=${a.sandbox}`, 'ip', '-j', what, 'show']).stdout;
-    const ruleset = runSync('nsenter', [`--net=/run/netns/${this.host}`, 'nft', 'list', 'ruleset']).stdout;
+    const ruleset = runSync('nsenter', [`--net=/run/netns/${this.hostNs}`, 'nft', 'list', 'ruleset']).stdout;
     return attachProblems(ipj('addr'), ipj('route'), ruleset);
   }
 
@@ -90,6 +90,6 @@ export class LnetdSystem implements System {
 
   async stop(): Promise<void> {
     await this.daemon?.stop();
-    deleteNetns(this.host);
+    deleteNetns(this.hostNs);
   }
 }

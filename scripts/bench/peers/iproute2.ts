@@ -1,6 +1,7 @@
-// The floor: the kernel work of an attach in two `ip -batch` processes and no
-// firewall (PEERS.md). Two, because iproute2 can't switch namespace inside a
-// batch and moving a link into a namespace drops its addresses.
+// iproute2 batch, a peer (not the floor: three process starts per attach):
+// the kernel work of an attach in two `ip -batch` processes and no firewall
+// (PEERS.md). Two, because iproute2 can't switch namespace inside a batch and
+// moving a link into a namespace drops its addresses.
 
 import { type Peer, hostAddr } from './peer.js';
 

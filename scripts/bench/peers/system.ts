@@ -16,11 +16,13 @@ const WORKER = fileURLToPath(new URL('../worker.js', import.meta.url));
 export class PeerSystem implements System {
   private child?: ChildProcess;
   private waiting: ((r: WorkerReply) => void)[] = [];
+  hostNs = '';
 
   constructor(readonly name: string, private readonly tmpDir: string) {}
 
   async start(): Promise<void> {
     const host = createHostNs(this.name);
+    this.hostNs = host;
     const dir = join(this.tmpDir, this.name);
     mkdirSync(dir, { recursive: true });
     const child = spawn('ip', ['netns', 'exec', host, process.execPath, WORKER, this.name, dir, `${host}-c`],
@@ -46,7 +48,7 @@ export class PeerSystem implements System {
 
   async attach(i: number): Promise<Timing> {
     const r = await this.ask({ op: 'attach', i });
-    return { ms: r.ms!, nsMs: r.nsMs! };
+    return { ms: r.ms!, nsMs: r.nsMs!, hostVeth: r.hostVeth };
   }
 
   async detach(i: number): Promise<Timing> {
