@@ -12,7 +12,10 @@ import { createHostNs } from './netns.js';
 import { round3 } from './stats.js';
 import { Daemon } from './lnetd/daemon.js';
 
-export interface ApiResult { networks: number; connections: number; lnetd_rps: number; bare_node_rps: number; lnetd_p99_ms: number }
+export interface ApiResult {
+  networks: number; connections: number; lnetd_rps: number; bare_node_rps: number; lnetd_p99_ms: number; bare_node_p99_ms: number;
+  rps_x_bare: number; p99_x_bare: number;
+}
 
 const BARE = fileURLToPath(new URL('./bare-server.js', import.meta.url));
 
@@ -55,7 +58,13 @@ export async function apiBench(tmpDir: string, networks: number, connections: nu
     await load(join(dir, 'bare.sock'), connections, 1);
     const lnetd = await load(daemon.socket, connections, seconds);
     const bare = await load(join(dir, 'bare.sock'), connections, seconds);
-    return { networks: count, connections, lnetd_rps: round3(lnetd.rps), bare_node_rps: round3(bare.rps), lnetd_p99_ms: round3(lnetd.p99) };
+    return {
+      networks: count, connections, lnetd_rps: round3(lnetd.rps), bare_node_rps: round3(bare.rps),
+      lnetd_p99_ms: round3(lnetd.p99), bare_node_p99_ms: round3(bare.p99),
+      rps_x_bare: round3(lnetd.rps / bare.rps),
+      // autocannon counts whole milliseconds: two zero p99s are equal, not undefined
+      p99_x_bare: bare.p99 > 0 ? round3(lnetd.p99 / bare.p99) : lnetd.p99 > 0 ? Infinity : 1,
+    };
   } finally {
     stopBare();
     await daemon.stop();

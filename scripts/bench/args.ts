@@ -2,17 +2,23 @@
 
 import { parseArgs } from 'node:util';
 
-export const ALL_SYSTEMS = ['lnetd', 'cni', 'netavark', 'iproute2'] as const;
+/** floor: the true floor (native/floor.c), the yardstick of every ratio; always run. */
+export const ALL_SYSTEMS = ['floor', 'lnetd', 'cni', 'netavark', 'iproute2'] as const;
 export type SystemName = (typeof ALL_SYSTEMS)[number];
 
 export interface Options {
   n: number; rounds: number; json?: string; only: SystemName[];
   scale: number; apiSeconds: number; apiNetworks: number; connections: number; smoke: boolean; profile?: string;
+  /** Concurrency stage: numbers of concurrent clients (and floor processes), attaches per level. */
+  clients: number[]; concurrentN: number;
 }
 
 export const USAGE = `usage: npm run bench -- [--n 200] [--rounds 5] [--json FILE] [--only lnetd,cni,netavark,iproute2]
-                     [--scale 1000] [--api-seconds 10] [--api-networks 100] [--connections 64] [--smoke] [--profile DIR]
-  --scale 0 skips scale+memory; --api-seconds 0 skips api. --smoke: tiny sizes for the test suite.
+                     [--scale 1000] [--clients 1,4,16] [--concurrent-n 320] [--api-seconds 10] [--api-networks 100]
+                     [--connections 64] [--smoke] [--profile DIR]
+  The floor always runs: every figure is reported as a ratio to it.
+  --scale 0 skips scale+memory; --concurrent-n 0 skips concurrency; --api-seconds 0 skips api.
+  --smoke: tiny sizes for the test suite.
   --profile DIR: every lnetd daemon runs with node --cpu-prof into DIR; then
   node dist/scripts/bench/profile.js DIR/*.cpuprofile shows where the time went.`;
 
@@ -29,13 +35,16 @@ export function parseOptions(argv: string[]): Options {
     options: {
       n: { type: 'string' }, rounds: { type: 'string' }, json: { type: 'string' }, only: { type: 'string' },
       scale: { type: 'string' }, 'api-seconds': { type: 'string' }, 'api-networks': { type: 'string' },
-      connections: { type: 'string' }, smoke: { type: 'boolean' }, profile: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      connections: { type: 'string' }, clients: { type: 'string' }, 'concurrent-n': { type: 'string' }, smoke: { type: 'boolean' }, profile: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { process.stdout.write(USAGE + '\n'); process.exit(0); }
   const smoke = values.smoke ?? false;
   const only = (values.only ?? ALL_SYSTEMS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   for (const s of only) if (!(ALL_SYSTEMS as readonly string[]).includes(s)) throw new Error(`--only: unknown system ${s}`);
+  if (!only.includes('floor')) only.unshift('floor');
+  const clients = (values.clients ?? (smoke ? '1,2' : '1,4,16')).split(',').map((c) => int(c.trim(), 0, 'clients'));
+  if (clients.some((c) => c < 1)) throw new Error('--clients wants whole numbers of at least 1');
   const n = int(values.n, smoke ? 3 : 200, 'n');
   if (n < 1) throw new Error('--n must be at least 1');
   return {
@@ -45,5 +54,6 @@ export function parseOptions(argv: string[]): Options {
     apiSeconds: int(values['api-seconds'], smoke ? 1 : 10, 'api-seconds'),
     apiNetworks: int(values['api-networks'], smoke ? 10 : 100, 'api-networks'),
     connections: int(values.connections, smoke ? 8 : 64, 'connections'),
+    clients, concurrentN: int(values['concurrent-n'], smoke ? 4 : 320, 'concurrent-n'),
   };
 }

@@ -1,5 +1,6 @@
-// npm run bench: lnetd and its peers side by side in one run, each in a
-// throwaway host namespace, then lnetd's scale, api and memory stages.
+// npm run bench: the floor, lnetd and its peers side by side in one run, each
+// in a throwaway host namespace, then lnetd's concurrency, scale, api and
+// memory stages, each beside the floor or a bare Node server.
 // Everything made is registered in cleanup.ts and removed on any exit.
 
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -15,19 +16,24 @@ import { DAEMON_MAIN, nodeFlags } from './lnetd/daemon.js';
 import { CNI_BRIDGE } from './peers/cni.js';
 import { NETAVARK } from './peers/netavark.js';
 import { runRounds } from './runner.js';
+import { FloorSystem } from './floor/system.js';
+import { FLOOR_BIN } from './floor/process.js';
+import { concurrency } from './concurrency.js';
 import { scaleAndMemory } from './scale.js';
 import { apiBench } from './api.js';
 import { table, toJson } from './report.js';
+import { median, round3 } from './stats.js';
 
 const log = (m: string): void => { process.stderr.write(`bench: ${m}\n`); };
 
-const NEEDS: Record<SystemName, string> = { lnetd: DAEMON_MAIN, cni: CNI_BRIDGE, netavark: NETAVARK, iproute2: '/usr/sbin/ip' };
+const NEEDS: Record<SystemName, string> = { floor: FLOOR_BIN, lnetd: DAEMON_MAIN, cni: CNI_BRIDGE, netavark: NETAVARK, iproute2: '/usr/sbin/ip' };
+const OURS: SystemName[] = ['floor', 'lnetd'];
 
-/** Peers whose binary is absent are skipped, loudly; lnetd missing is an error. */
+/** Peers whose binary is absent are skipped, loudly; lnetd or the floor missing is an error. */
 function available(names: SystemName[]): SystemName[] {
   return names.filter((s) => {
-    if (s === 'lnetd' && !existsSync(NEEDS.lnetd)) throw new Error(`${NEEDS.lnetd} missing: run npm run build`);
-    if (s !== 'lnetd' && !hasBinary(NEEDS[s])) { log(`SKIP ${s}: ${NEEDS[s]} not installed`); return false; }
+    if (OURS.includes(s) && !existsSync(NEEDS[s])) throw new Error(`${NEEDS[s]} missing: run npm run build`);
+    if (!OURS.includes(s) && !hasBinary(NEEDS[s])) { log(`SKIP ${s}: ${NEEDS[s]} not installed`); return false; }
     return true;
   });
 }
@@ -44,16 +50,23 @@ async function bench(o: Options): Promise<void> {
   const tmp = makeTmp();
   if (o.profile) nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${resolve(o.profile)}`);
   log(`run ${RUN_ID}: ${names.join(', ')}; n=${o.n}, ${o.rounds} rounds; tmp ${tmp}`);
-  const systems: System[] = names.map((s) => (s === 'lnetd' ? new LnetdSystem(tmp) : new PeerSystem(s, tmp)));
+  const make = (s: SystemName): System => (s === 'floor' ? new FloorSystem(tmp) : s === 'lnetd' ? new LnetdSystem(tmp) : new PeerSystem(s, tmp));
+  const systems = names.map(make);
   for (const s of systems) await s.start();
   const res = await runRounds(systems, o.n, o.rounds, log);
   for (const s of systems) await s.stop();
   const lnetd = names.includes('lnetd');
+  const floor = systems.find((s): s is FloorSystem => s instanceof FloorSystem);
+  const floorParts = floor && floor.parts.ns.length
+    ? { netns_ms: round3(median(floor.parts.ns)), veth_ms: round3(median(floor.parts.veth)), inside_ms: round3(median(floor.parts.inside)) }
+    : null;
+  let conc = null;
+  if (lnetd && o.concurrentN > 0) { log(`concurrency: ${o.clients.join(', ')} clients, ${o.concurrentN} attaches each`); conc = await concurrency(tmp, o.clients, o.concurrentN, log); }
   let sm = null;
   if (lnetd && o.scale > 0) { log(`scale: ${o.scale} attaches`); sm = await scaleAndMemory(tmp, o.scale, log); }
   let api = null;
   if (lnetd && o.apiSeconds > 0) { log(`api: ${o.apiSeconds} s per server`); api = await apiBench(tmp, o.apiNetworks, o.connections, o.apiSeconds); }
-  const j = toJson(o.n, res, { scale: sm?.scale ?? null, api, memory: sm?.memory ?? null });
+  const j = toJson(o.n, res, { floor_parts: floorParts, concurrency: conc, scale: sm?.scale ?? null, api, memory: sm?.memory ?? null });
   process.stdout.write(table(j, res));
   if (o.json) writeFileSync(o.json, JSON.stringify(j, null, 2) + '\n');
 }

@@ -1,6 +1,8 @@
-// The benchmark in --smoke mode (n=3, tiny scale/api/memory), so the harness
-// can't rot: every field of the JSON is there with sane numbers, and the run
-// leaves nothing behind (namespaces, mounts, tmp dirs, processes).
+// The benchmark in --smoke mode (n=3, tiny concurrency/scale/api/memory), so
+// the harness can't rot: every system reaches the defined end state (the
+// bench verifies each one's attach, and sees every host veth deleted after
+// its detach), every field of the JSON is there with sane numbers, and the
+// run leaves nothing behind (namespaces, mounts, tmp dirs, processes).
 // A timing check this is not: numbers only have to be positive and ordered.
 
 import t from 'tap';
@@ -34,7 +36,7 @@ const positive = (x: unknown): boolean => typeof x === 'number' && Number.isFini
 if (process.getuid?.() !== 0) {
   t.plan(0, 'bench smoke needs root (it makes network namespaces)');
 } else {
-  const systems = ['lnetd', 'iproute2'];
+  const systems = ['floor', 'lnetd', 'iproute2'];
   for (const [name, bin] of Object.entries(PEER_BINARIES)) {
     if (existsSync(bin)) systems.push(name);
     else t.comment(`skipping ${name}: ${bin} is not installed`);
@@ -55,18 +57,29 @@ if (process.getuid?.() !== 0) {
     for (const name of systems) {
       const s = j.systems[name];
       t.ok(s, `systems.${name}`);
-      for (const k of ['attach', 'detach']) {
+      // gone: the host veth was seen deleted after every detach (a system that left it would have no figure)
+      for (const k of ['attach', 'detach', 'gone']) {
         t.ok(positive(s[k].median_ms), `${name}.${k}.median_ms > 0: ${s[k].median_ms}`);
         t.ok(s[k].p95_ms >= s[k].median_ms, `${name}.${k}.p95_ms >= median`);
       }
-      // lnetd may well start no process at all per attach; a peer always does.
-      if (name === 'lnetd') t.ok(s.processes_per_attach >= 0, 'lnetd.processes_per_attach >= 0');
+      for (const k of ['attach_x_floor', 'detach_x_floor', 'gone_x_floor']) t.ok(positive(s[k]), `${name}.${k} > 0: ${s[k]}`);
+      // lnetd and the floor may well start no process at all per attach; a peer always does.
+      if (name === 'lnetd' || name === 'floor') t.ok(s.processes_per_attach >= 0, `${name}.processes_per_attach >= 0`);
       else t.ok(positive(s.processes_per_attach), `${name}.processes_per_attach > 0: ${s.processes_per_attach}`);
     }
-    for (const k of ['containers', 'total_s', 'first100_median_ms', 'last100_median_ms']) t.ok(positive(j.scale[k]), `scale.${k} > 0: ${j.scale[k]}`);
-    for (const k of ['networks', 'connections', 'lnetd_rps', 'bare_node_rps']) t.ok(positive(j.api[k]), `api.${k} > 0: ${j.api[k]}`);
+    for (const k of ['netns_ms', 'veth_ms', 'inside_ms']) t.ok(positive(j.floor_parts[k]), `floor_parts.${k} > 0: ${j.floor_parts[k]}`);
+    for (const side of ['lnetd', 'floor']) {
+      t.same(j.concurrency[side].map((l: { clients: number }) => l.clients), [1, 2], `concurrency.${side}: every level ran`);
+      for (const l of j.concurrency[side]) {
+        t.equal(l.attaches, 4, `concurrency.${side} ${l.clients}: every attach done`);
+        for (const k of ['per_s', 'median_ms', 'p99_ms']) t.ok(positive(l[k]), `concurrency.${side} ${l.clients}.${k} > 0: ${l[k]}`);
+      }
+    }
+    for (const k of ['containers', 'total_s', 'first100_median_ms', 'last100_median_ms', 'x_floor']) t.ok(positive(j.scale[k]), `scale.${k} > 0: ${j.scale[k]}`);
+    for (const k of ['total_s', 'first100_median_ms', 'last100_median_ms']) t.ok(positive(j.scale.floor[k]), `scale.floor.${k} > 0: ${j.scale.floor[k]}`);
+    for (const k of ['networks', 'connections', 'lnetd_rps', 'bare_node_rps', 'rps_x_bare']) t.ok(positive(j.api[k]), `api.${k} > 0: ${j.api[k]}`);
     // autocannon's histogram counts whole milliseconds: a fast p99 is a real 0.
-    t.ok(j.api.lnetd_p99_ms >= 0, 'api.lnetd_p99_ms >= 0');
+    for (const k of ['lnetd_p99_ms', 'bare_node_p99_ms']) t.ok(j.api[k] >= 0, `api.${k} >= 0`);
     for (const k of ['endpoints', 'rss_mb', 'startup_s']) t.ok(positive(j.memory[k]), `memory.${k} > 0: ${j.memory[k]}`);
   });
 
