@@ -92,6 +92,16 @@ static napi_value un_mount(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// unmountNoFollow(path): lazy unmount that refuses to follow a symlink at
+// path (UMOUNT_NOFOLLOW), so a link planted in the netns dir under a key's
+// name can't make lnetd unmount whatever it points at.
+static napi_value un_mount_nofollow(napi_env env, napi_callback_info info) {
+  char path[4096];
+  if (!path_arg(env, info, path, sizeof path, "unmountNoFollow(path) needs a path")) return NULL;
+  if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) != 0) return throw_errno(env, "umount", errno);
+  return NULL;
+}
+
 // mountTmpfs(path): a small tmpfs on the netns directory, shared so that mount
 // namespaces made later (a runtime's) see the namespaces bound inside it. On
 // disk file systems creating each mount-point file costs 0.3-1.3 ms here.
@@ -175,6 +185,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"setns", NULL, set_ns, NULL, NULL, NULL, napi_default, NULL},
     {"bindMount", NULL, bind_mount, NULL, NULL, NULL, napi_default, NULL},
     {"unmount", NULL, un_mount, NULL, NULL, NULL, napi_default, NULL},
+    {"unmountNoFollow", NULL, un_mount_nofollow, NULL, NULL, NULL, napi_default, NULL},
     {"mountTmpfs", NULL, mount_tmpfs, NULL, NULL, NULL, napi_default, NULL},
     {"makeNetns", NULL, make_netns, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -10,6 +10,7 @@ import { BadRequest, Conflict, NotFound, wrap } from '../errors.js';
 import type { JoinReq } from '../http/requests.js';
 import type { Controller } from './controller.js';
 import { hostsText, resolvText, writeAtomic } from './sandbox-files.js';
+import { keyLock, sandboxKey } from './sandbox-key.js';
 
 const addr = (cidr?: string) => cidr?.split('/')[0];
 
@@ -23,10 +24,11 @@ function sandboxFor(c: Controller, net: NetworkRecord, req: JoinReq): { sb: Sand
     }
     return { sb: existing, fresh: false };
   }
-  const key = isDefault ? c.defaultSandboxKey : `${c.netnsDir}/${req.containerId.slice(0, 12)}`;
+  const key = isDefault ? c.defaultSandboxKey : sandboxKey(c.netnsDir, req.containerId);
   if (!isDefault) {
+    // the key lock is held: no other join can be reserving this key meanwhile
     const other = c.state.sandboxByKey.get(key);
-    if (other) throw new Conflict(`container ${req.containerId} shares its first 12 characters with container ${other}, whose sandbox is ${key}`, 'ALREADY_JOINED');
+    if (other) throw new Conflict(`container ${req.containerId.slice(0, 128)}'s sandbox ${key} is held by container ${other.slice(0, 128)}`, 'ALREADY_JOINED');
   }
   const sb: SandboxRecord = {
     version: RECORD_VERSION, containerId: req.containerId, key, isDefault, endpoints: [], nextIf: 0,
@@ -91,7 +93,10 @@ function withRequest(sb: SandboxRecord, req: JoinReq): SandboxRecord {
 export async function join(c: Controller, netRef: string, epRef: string, req: JoinReq): Promise<string> {
   const net0 = c.network(netRef);
   const epId = c.endpoint(net0, epRef).id;
-  return c.locks.with([`net:${net0.id}`, `ctr:${req.containerId}`], async () => {
+  const existingKey = c.state.sandboxes.get(req.containerId)?.key;
+  const keys = [`net:${net0.id}`, `ctr:${req.containerId}`, keyLock(sandboxKey(c.netnsDir, req.containerId))];
+  if (existingKey) keys.push(keyLock(existingKey));
+  return c.locks.with(keys, async () => {
     const net = c.network(net0.id);
     const ep = c.endpoint(net, epId);
     // the same join again (a runtime retrying after lost answer, e.g. across a daemon crash) answers as the first did
@@ -108,7 +113,10 @@ export async function join(c: Controller, netRef: string, epRef: string, req: Jo
     const undo: Array<() => Promise<void>> = [];
     try {
       if (fresh && !sb.isDefault) {
-        await c.kernel.createNetns(sb.key);
+        await c.kernel.createNetns(sb.key).catch((err) => {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          throw new Conflict(`sandbox path ${sb.key} for container ${req.containerId.slice(0, 128)} is taken by something lnetd did not make: ${(err as Error).message}`, 'ALREADY_JOINED');
+        });
         undo.push(() => c.kernel.deleteNetns(sb.key));
       }
       c.fault('join:after-netns');

@@ -7,6 +7,7 @@
 
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sandboxKey } from './sandbox-key.js';
 import { defaultBridgeName, hostVethName } from '../../drivers/bridge/bridge.js';
 import type { JoinTarget } from '../../drivers/driver.js';
 import type { Firewall, FwNetwork, FwPortMap } from '../../drivers/linux/firewall.js';
@@ -78,12 +79,19 @@ async function sweepLinks(c: Controller, r: ReconcileReport): Promise<void> {
 /** Namespace files and mounts in our netns dir that no sandbox explains. */
 async function sweepNetns(c: Controller, r: ReconcileReport): Promise<void> {
   const keep = new Set([c.defaultSandboxKey, ...[...c.state.sandboxes.values()].map((s) => s.key)]);
-  for (const id of unreadableKeys(c, 'sandboxes')) keep.add(join(c.netnsDir, id.slice(0, 12)));
+  // an unreadable record's sandbox may use either scheme: v1's 12-character prefix or the full key
+  for (const id of unreadableKeys(c, 'sandboxes')) keep.add(join(c.netnsDir, id.slice(0, 12))).add(sandboxKey(c.netnsDir, id));
   for (const ent of await readdir(c.netnsDir, { withFileTypes: true })) {
     const path = join(c.netnsDir, ent.name);
-    if (ent.isDirectory() || keep.has(path)) continue;
-    await c.kernel.deleteNetns(path);
-    r.netns.push(ent.name);
+    if (keep.has(path)) continue;
+    // only mount-point files are ours to sweep: a symlink, directory or anything else stays
+    if (!ent.isFile()) { c.log.warn({ path }, 'reconcile: netns dir entry is not a file lnetd makes; left in place'); continue; }
+    try {
+      await c.kernel.deleteNetns(path);
+      r.netns.push(ent.name);
+    } catch (err) {
+      c.log.warn({ path, err }, 'reconcile: netns dir entry left in place');
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import { closeSync, existsSync, mkdirSync, openSync, statfsSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, fchmodSync, lstatSync, mkdirSync, openSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,6 +14,7 @@ interface NsUtil {
   setns(fd: number): void;
   bindMount(src: string, dst: string): void;
   unmount(path: string): void;
+  unmountNoFollow(path: string): void;
   mountTmpfs(path: string): void;
   makeNetns(): Promise<number>;
 }
@@ -84,6 +85,11 @@ export function unmount(path: string): void {
   call(() => addon().unmount(path));
 }
 
+/** Lazy unmount that does not follow a symlink at path (UMOUNT_NOFOLLOW). */
+export function unmountNoFollow(path: string): void {
+  call(() => addon().unmountNoFollow(path));
+}
+
 // Namespace files: the synchronous steps around them, shared by everything that
 // mounts or enters a namespace. Node's fs calls here are the *Sync ones on
 // purpose: async ones run on the libuv pool, whose threads never moved.
@@ -116,36 +122,60 @@ export function isNetnsPath(path: string): boolean {
   }
 }
 
+/** The mode of the mount-point files lnetd makes (`ip netns` makes 0000, an
+ *  editor or touch 0644): a leftover of ours (a crash between creating the
+ *  file and mounting on it) can be told from a file someone else put there. */
+export const MOUNT_POINT_MODE = 0o440;
+
+/** An empty regular file lnetd made and nothing is mounted on: safe to reuse or remove. */
+function isOurMountPoint(path: string): boolean {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  return !!st && st.isFile() && st.size === 0 && (st.mode & 0o7777) === MOUNT_POINT_MODE && !isNetnsPath(path);
+}
+
+function taken(path: string, err: unknown): Error {
+  const what = isNetnsPath(path) ? 'a live namespace is mounted there' : 'something lnetd did not make is there (a symlink, a directory or a file of someone else\'s)';
+  return Object.assign(new Error(`${path}: ${what}`), { code: 'EEXIST', cause: err });
+}
+
+/** The file to mount a namespace on: made here without following a symlink
+ *  (O_EXCL|O_NOFOLLOW), or a leftover empty file of our own; never anything else. */
 function makeMountPoint(path: string): void {
   mkdirSync(dirname(path), { recursive: true });
+  let fd: number;
   try {
-    closeSync(openSync(path, 'wx'));
+    fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, MOUNT_POINT_MODE);
   } catch (err) {
-    // a leftover empty file (a crash before the mount) is reused; a live namespace is not
-    if (code(err) !== 'EEXIST' || isNetnsPath(path)) throw err;
+    if (code(err) === 'EEXIST' && isOurMountPoint(path)) return;
+    throw code(err) === 'EEXIST' ? taken(path, err) : err;
   }
+  try { fchmodSync(fd, MOUNT_POINT_MODE); } finally { closeSync(fd); }  // whatever the umask
 }
 
 /** A fresh namespace bind-mounted at path; `inside` runs in it (e.g. to open
- *  its socket) before the thread goes home to ownFd. Undone on failure. */
+ *  its socket) before the thread goes home to ownFd. On failure only what this
+ *  call made is undone: a path that was taken is never unmounted or removed. */
 export function mountNewNetns<T>(path: string, ownFd: number, inside: () => T): T {
   makeMountPoint(path);
+  let mounted = false;
   try {
     unshareNet();
     try {
       bindMount(SELF, path);
+      mounted = true;
       return inside();
     } finally {
       setns(ownFd);
     }
   } catch (err) {
-    try { unmount(path); } catch { /* not mounted */ }
+    if (mounted) try { unmountNoFollow(path); } catch { /* already gone */ }
     try { unlinkSync(path); } catch { /* already gone */ }
     throw err;
   }
 }
 
-/** Bind a namespace held open by fd (made ahead of time) at path. Undone on failure. */
+/** Bind a namespace held open by fd (made ahead of time) at path. On failure
+ *  the mount point this call made goes; a path that was taken stays as it was. */
 export function mountNetnsFd(path: string, fd: number): void {
   makeMountPoint(path);
   try {
@@ -176,11 +206,19 @@ export function mountOwnNetns(path: string): void {
   bindMount(SELF, path);
 }
 
-/** Lazy-unmount and remove a namespace file; missing is success. Returns the errors. */
+/** Lazy-unmount and remove a namespace file; missing is success. Never
+ *  follows a symlink, and removes only an empty regular file (the mount point):
+ *  anything else at path is left in place and reported. Returns the errors. */
 export function unmountNetns(path: string): unknown[] {
   const errors: unknown[] = [];
-  try { unmount(path); } catch (err) {
+  try { unmountNoFollow(path); } catch (err) {
     if (code(err) !== 'EINVAL' && code(err) !== 'ENOENT') errors.push(err);  // EINVAL: not a mount
+  }
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st) return errors;
+  if (!st.isFile() || st.size !== 0) {
+    errors.push(taken(path, undefined));
+    return errors;
   }
   try { unlinkSync(path); } catch (err) {
     if (code(err) !== 'ENOENT') errors.push(err);

@@ -148,6 +148,12 @@ export class NetlinkKernel implements Kernel {
     if (pooled !== undefined) {
       try {
         mountNetnsFd(path, pooled);
+      } catch (err) {
+        // nothing of ours is at path: whatever is there (another sandbox's namespace) stays
+        closeSync(pooled);
+        throw err;
+      }
+      try {
         const st = fstatSync(pooled);
         const h = { fd: pooled, sock: inNetns(pooled, this.own.fd, () => createRtNetlink()), dev: st.dev, ino: st.ino };
         this.handles.set(path, h);

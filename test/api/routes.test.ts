@@ -74,7 +74,7 @@ t.test('endpoints: create, get, list, join on null, leave, delete', async (t) =>
 
   const j = await d.req('POST', `/networks/${net}/endpoints/${ep}/containers`, { container_id: cid(1), host_name: null, domain_name: null, hosts_path: null, resolv_conf_path: null, dns: null, extra_hosts: null, parent_updates: null, use_default_sandbox: false });
   t.equal(j.status, 200);
-  t.equal(j.json, `${d.netnsDir}/${cid(1).slice(0, 12)}`, 'the sandbox path as a JSON string');
+  t.equal(j.json, `${d.netnsDir}/${cid(1)}`, 'the sandbox path as a JSON string');
   t.ok(existsSync(j.json), 'sandbox file exists');
   const links = JSON.parse(d.exec(['nsenter', `--net=${j.json}`, 'ip', '-j', 'link']).stdout);
   t.same(links.map((l: any) => l.ifname), ['lo'], 'a null sandbox holds only lo');
@@ -149,7 +149,7 @@ t.test('services: publish, get, list, attach, backends, detach, unpublish', asyn
   t.ok((await d.req('GET', '/services')).json.some((s: any) => s.id === ep && s.name === '/lonely_pasteur'), 'a container endpoint is listed among services');
   const a = await d.req('POST', `/services/${sid}/backend`, { container_id: cid(6), host_name: '', domain_name: '', hosts_path: '', resolv_conf_path: '', dns: null, extra_hosts: null, parent_updates: null, use_default_sandbox: false });
   t.equal(a.status, 200, a.text);
-  t.equal(a.json, `${d.netnsDir}/${cid(6).slice(0, 12)}`);
+  t.equal(a.json, `${d.netnsDir}/${cid(6)}`);
   t.same((await d.req('GET', `/services/${sid}/backend`)).json, [{ id: cid(6) }]);
   t.equal((await d.req('DELETE', `/services/${sid}`)).status, 409, 'a service with a backend cannot be unpublished');
   t.equal((await d.req('DELETE', `/services/${sid}/backend/${cid(6)}`)).status, 200);

@@ -48,7 +48,6 @@ t.test('interface and namespace names are ours, whatever the request says', asyn
     const name = `e${n++}`;
     await p.req('POST', '/networks/sec/endpoints', { name });
     const r = await p.req('POST', `/networks/sec/endpoints/${name}/containers`, { container_id: cid });
-    if (r.status === 409) return;  // another id with the same first 12 characters holds that sandbox
     if (r.status !== 200) throw new Error(`join ${JSON.stringify(cid)}: ${r.text}`);
     const key = r.json as string;
     if (dirname(key) !== p.netnsDir || ['.', '..'].includes(key.slice(p.netnsDir.length + 1))) throw new Error(`sandbox ${key} escapes ${p.netnsDir}`);

@@ -3,9 +3,9 @@
 // sandboxes the test made.
 
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { NetlinkKernel } from '../../drivers/linux/netlink.js';
-import { bindMount, unmount } from '../../drivers/linux/native.js';
+import { bindMount, MOUNT_POINT_MODE, unmount } from '../../drivers/linux/native.js';
 import { ipJson, nsExec, withHostNs } from './_hostns.js';
 
 interface IpLink { ifname: string; flags: string[]; mtu: number; address: string; master?: string; linkinfo?: { info_kind?: string; info_slave_data?: { hairpin?: boolean } } }
@@ -59,8 +59,9 @@ if (process.getuid?.() !== 0) {
     t.equal(await k.isNetns(p), false);
     await k.deleteNetns(p);
     writeFileSync(p, '');  // leftover of a crash between create and mount
+    chmodSync(p, MOUNT_POINT_MODE);
     await k.createNetns(p);
-    t.ok(await k.isNetns(p), 'a leftover empty file is reused');
+    t.ok(await k.isNetns(p), 'a leftover empty file of our own is reused');
     await k.deleteNetns(p);
   });
 

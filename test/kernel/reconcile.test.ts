@@ -74,7 +74,7 @@ t.test('start-up removes what no record explains and re-creates what records nee
   const links = JSON.parse(d.exec(['ip', '-j', 'link']).stdout).map((l: any) => l.ifname);
   t.notOk(links.includes('lnet-deadbeef') || links.includes('lvdeadbeef012') || links.includes('strayp0'), 'strays with our prefix removed');
   t.ok(links.includes('lnet-keepme') && links.includes('lvm0'), 'look-alikes that are not ours stay');
-  t.same(readdirSync(d.netnsDir).sort(), [cid(1).slice(0, 12), 'default'].sort(), 'stray namespace and leftover file removed');
+  t.same(readdirSync(d.netnsDir).sort(), [cid(1), 'default'].sort(), 'stray namespace and leftover file removed');
   t.notOk(mountsUnder(d.netnsDir).some((m) => m.endsWith('strayns')), 'stray namespace unmounted');
   await serve(web.sandbox_key, 80, 'web');
   t.match(connect(d.nsPath, '10.131.0.1', 8080), /^web /, 'port map restored: host -> 10.131.0.1:8080 -> web');
