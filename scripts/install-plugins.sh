@@ -7,14 +7,21 @@
 # Each plug-in is a small shell wrapper that runs this checkout's build with
 # this node (absolute paths: podman's PATH need not have node). Written to a
 # temporary name and renamed, so a runtime never runs a half-written file.
+# --socket PATH (or LNETD_SOCKET when installing) is written into the wrapper
+# as the daemon's socket unless the caller's LNETD_SOCKET says otherwise:
+# podman runs teardown from `podman container cleanup`, which conmon starts
+# without the user's environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 netavark_dir=${LNETD_NETAVARK_DIR:-/usr/local/libexec/lnetd}
+socket=${LNETD_SOCKET:-}
 while [ $# -gt 0 ]; do
   case "$1" in
     --netavark-dir) netavark_dir=$2; shift 2 ;;
     --netavark-dir=*) netavark_dir=${1#*=}; shift ;;
+    --socket) socket=$2; shift 2 ;;
+    --socket=*) socket=${1#*=}; shift ;;
     *) echo "install-plugins: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -27,7 +34,11 @@ install_wrapper() {
   mkdir -p "$dir"
   local tmp
   tmp=$(mktemp "$dir/.$name.XXXXXX")
-  printf '#!/bin/sh\nexec %q %q "$@"\n' "$node" "$root/$entry" >"$tmp"
+  {
+    printf '#!/bin/sh\n'
+    [ -n "$socket" ] && printf 'LNETD_SOCKET=${LNETD_SOCKET:-%q}\nexport LNETD_SOCKET\n' "$socket"
+    printf 'exec %q %q "$@"\n' "$node" "$root/$entry"
+  } >"$tmp"
   chmod 0755 "$tmp"
   mv -f "$tmp" "$dir/$name"
   echo "install-plugins: $dir/$name -> $root/$entry" >&2

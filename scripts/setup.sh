@@ -17,6 +17,10 @@ if [ "${LNETD_WITH_TEST_TOOLS:-0}" = 1 ]; then
   command -v iptables >/dev/null 2>&1 || need+=(iptables)
   [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
   [ -x /usr/lib/podman/netavark ] || need+=(netavark)
+  # runtime e2e: podman 4.3 with runc (crun 1.8.1 refuses hybrid cgroups) and a tiny offline image
+  command -v podman >/dev/null 2>&1 || need+=(podman)
+  command -v runc >/dev/null 2>&1 || need+=(runc)
+  dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "lnetd setup: need root to install ${need[*]}" >&2; exit 1; fi

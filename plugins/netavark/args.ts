@@ -34,7 +34,10 @@ export function parseArgs(argv: string[]): Command {
       if (v === undefined) throw new UsageError(`${name} needs a value`);
       flags.set(name === '-f' ? '--file' : name, v);
     } else if (BOOL_FLAGS.has(name)) {
-      flags.set(name, eq > 0 ? String(parseBool(name, a.slice(eq + 1))) : 'true');
+      // "--rootless=false", "--rootless false" or a bare "--rootless"
+      if (eq > 0) flags.set(name, String(parseBool(name, a.slice(eq + 1))));
+      else if (argv[i + 1] === 'true' || argv[i + 1] === 'false') flags.set(name, argv[++i]);
+      else flags.set(name, 'true');
     } else {
       throw new UsageError(`unknown option ${JSON.stringify(a.slice(0, 60))}`);
     }

@@ -1,6 +1,7 @@
 // The lnetd side of one podman network: find or create the lnetd network for
 // it, and the container's endpoint on it. Requests only; no state is kept here.
 
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { ApiError, type Client } from './client.js';
 import type { NetworkInfo, PerNetwork, PortMap } from './options.js';
@@ -144,11 +145,27 @@ export async function createEndpoint(c: Client, net: LnetdNetwork, name: string,
   return c.call<LnetdEndpoint>('GET', `/networks/${q(net.id)}/endpoints/${q(id)}`);
 }
 
-/** Join the endpoint into podman's namespace, with the interface name podman asked for. */
+/** Paths the daemon opens as a runtime's namespace; any other is handed over as this process's open fd. */
+const DAEMON_NETNS_PATHS = /^\/(var\/)?run\/netns\/[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
+
+/** Join the endpoint into podman's namespace, with the interface name podman asked for. The namespace's
+ *  inode goes along, so the daemon joins exactly the namespace this process saw (not a path re-used since). */
 export async function joinInto(c: Client, netId: string, epId: string, containerId: string, netns: string, ifname: string): Promise<void> {
-  await c.call('POST', `/networks/${q(netId)}/endpoints/${q(epId)}/containers`, {
-    container_id: containerId, sandbox_key: netns, interface_name: ifname,
-  });
+  let fd: number;
+  try {
+    fd = openSync(netns, 'r');
+  } catch (e) {
+    throw new Error(`invalid namespace path ${netns}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    const ino = fstatSync(fd).ino;
+    const key = DAEMON_NETNS_PATHS.test(netns) ? netns : `/proc/${process.pid}/fd/${fd}`;
+    await c.call('POST', `/networks/${q(netId)}/endpoints/${q(epId)}/containers`, {
+      container_id: containerId, sandbox_key: key, netns_inode: ino, interface_name: ifname,
+    });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Leave (when joined to this container) and delete the endpoint; a 404 on either is success. */

@@ -3,6 +3,7 @@
 // podman picked. podman calls no teardown after a failed setup, so a setup
 // that fails undoes what it did; a teardown never stops at its first failure.
 
+import { statSync } from 'node:fs';
 import type { Client } from './client.js';
 import {
   createEndpoint, deleteNetworkIfEmpty, endpointName, ensureNetwork, findEndpoint, findNetwork, joinInto, removeEndpoint,
@@ -37,6 +38,11 @@ async function portsPublished(c: Client, containerId: string): Promise<boolean> 
 class Failure extends Error {}
 
 export async function setup(c: Client, netns: string, o: Options): Promise<Record<string, StatusBlock>> {
+  try {
+    statSync(netns);
+  } catch (e) {
+    throw new Error(`invalid namespace path ${netns}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   const out: Record<string, StatusBlock> = {};
   const undo: Array<{ what: string; run: () => Promise<void> }> = [];
   let published = o.ports.length === 0 || (await portsPublished(c, o.containerId));
