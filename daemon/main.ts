@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import pino from 'pino';
 import { ConfigError, loadConfig, USAGE } from './config.js';
 import { startController } from './daemon.js';
-import { createHandler } from './http/app.js';
+import { createHandler } from './api/seed/app.js';
 import { closeListeners, startListeners } from './server.js';
 import { openLevelStore } from '../store/level.js';
 import { NetlinkKernel } from '../drivers/linux/netlink.js';

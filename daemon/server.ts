@@ -5,7 +5,7 @@ import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import http from 'node:http';
-import type { Handler } from './http/app.js';
+import type { Handler } from './api/seed/app.js';
 
 /** systemd socket activation: LISTEN_PID is us and LISTEN_FDS ≥ 1 → fd 3. */
 export function activatedFd(env: NodeJS.ProcessEnv): number | undefined {

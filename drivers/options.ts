@@ -1,6 +1,6 @@
 // Option maps arrive as JSON; drivers keep them as strings on the record.
 
-import { BadRequest } from '../daemon/errors.js';
+import { BadRequest } from '../errors/index.js';
 
 export function normaliseOptions(raw: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -9,7 +9,7 @@ import type { Kernel } from '../../drivers/linux/kernel.js';
 import type { BatchOp, Store } from '../../store/store.js';
 import type { EndpointRecord, JournalRecord, NetworkRecord } from '../../store/records.js';
 import { RECORD_VERSION } from '../../store/records.js';
-import { BadRequest, NotFound, type ErrorCode } from '../errors.js';
+import { BadRequest, NotFound, type ErrorCode } from '../../errors/index.js';
 import { Locks } from './locks.js';
 import { State } from './state.js';
 import type { IpamConfig } from './ipam.js';

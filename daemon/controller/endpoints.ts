@@ -4,9 +4,9 @@ import { macFromIpv4 } from '../../drivers/ipam/index.js';
 import type { EndpointRecord, NetworkRecord, PortBinding } from '../../store/records.js';
 import { RECORD_VERSION } from '../../store/records.js';
 import type { BatchOp } from '../../store/store.js';
-import { BadRequest, Conflict } from '../errors.js';
-import type { CreateEndpointReq } from '../http/requests.js';
-import type { PortBindingReq } from '../http/validate.js';
+import { BadRequest, Conflict } from '../../errors/index.js';
+import type { CreateEndpointReq } from '../api/seed/requests.js';
+import type { PortBindingReq } from '../api/seed/validate.js';
 import { newId, type Controller } from './controller.js';
 import { allocateAddress } from './ipam.js';
 

@@ -5,8 +5,8 @@
 import type { IpamPool } from '../../drivers/ipam/index.js';
 import { allocate, allocationCidr, overlaps, pickSubnet, validateIpamRequest } from '../../drivers/ipam/index.js';
 import type { NetworkRecord, SubnetRecord } from '../../store/records.js';
-import { BadRequest, Conflict } from '../errors.js';
-import type { IpamReq } from '../http/requests.js';
+import { BadRequest, Conflict } from '../../errors/index.js';
+import type { IpamReq } from '../api/seed/requests.js';
 import type { Controller } from './controller.js';
 
 export interface IpamConfig {

@@ -2,8 +2,8 @@
 
 import type { NetworkRecord } from '../../store/records.js';
 import { RECORD_VERSION } from '../../store/records.js';
-import { BadRequest, Conflict, Forbidden } from '../errors.js';
-import type { CreateNetworkReq } from '../http/requests.js';
+import { BadRequest, Conflict, Forbidden } from '../../errors/index.js';
+import type { CreateNetworkReq } from '../api/seed/requests.js';
 import { newId, type Controller } from './controller.js';
 import { networkSubnets } from './ipam.js';
 

@@ -4,7 +4,7 @@
 // rules. IPAM is the controller's: it fills the network's subnets and the
 // endpoint's addresses and MAC before calling us.
 
-import { BadRequest, Conflict } from '../../daemon/errors.js';
+import { BadRequest, Conflict } from '../../errors/index.js';
 import type { EndpointRecord, NetworkRecord } from '../../store/records.js';
 import type { Driver, DriverContext, FirewallRules, JoinTarget, NetworkSettings, RestoreOptions } from '../driver.js';
 import type { FwNetwork } from '../linux/firewall.js';

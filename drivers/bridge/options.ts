@@ -3,7 +3,7 @@
 // Docker key with normalised values ('true'/'false', a decimal MTU), so a
 // record reads the same however the request spelled it.
 
-import { BadRequest } from '../../daemon/errors.js';
+import { BadRequest } from '../../errors/index.js';
 import type { NetworkSettings } from '../driver.js';
 import { normaliseOptions } from '../options.js';
 

@@ -2,7 +2,7 @@
 // already did when a later step fails; teardown tries every step and reports
 // all failures, never stopping at the first.
 
-import { LnetdError } from '../../daemon/errors.js';
+import { LnetdError } from '../../errors/index.js';
 
 type Step = () => Promise<unknown>;
 

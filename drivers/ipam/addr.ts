@@ -3,7 +3,7 @@
 // arithmetic is on BigInt so IPv4 and IPv6 share one code path.
 
 import { Address4, Address6 } from 'ip-address';
-import { BadRequest } from '../../daemon/errors.js';
+import { BadRequest } from '../../errors/index.js';
 
 export type Family = 4 | 6;
 

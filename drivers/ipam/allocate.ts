@@ -2,7 +2,7 @@
 // cursor, so an address just released is not handed to the next container
 // while peers may still hold the old MAC/ARP entry for it.
 
-import { BadRequest, Conflict, Internal } from '../../daemon/errors.js';
+import { BadRequest, Conflict, Internal } from '../../errors/index.js';
 import type { SubnetRecord } from '../../store/records.js';
 import { BITS, Cidr, addrText, first, last, parseAddr, parseCidr } from './addr.js';
 import { isReserved } from './validate.js';

@@ -2,7 +2,7 @@
 // names none. A pool is a base prefix cut into equal subnets of `size` bits;
 // the first subnet that overlaps nothing in use wins (Docker's order).
 
-import { BadRequest, Conflict, Internal } from '../../daemon/errors.js';
+import { BadRequest, Conflict, Internal } from '../../errors/index.js';
 import { BITS, Cidr, Family, cidrText, first, last, mustCidr, network, parseCidr } from './addr.js';
 
 export interface IpamPool {

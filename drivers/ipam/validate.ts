@@ -1,7 +1,7 @@
 // Checks one IPAM config entry of a network-create request and turns it into
 // the canonical SubnetRecord the controller stores. Pure: no store, no kernel.
 
-import { BadRequest } from '../../daemon/errors.js';
+import { BadRequest } from '../../errors/index.js';
 import type { SubnetRecord } from '../../store/records.js';
 import { BITS, Cidr, Family, addrText, cidrText, contains, first, last, mustCidr, network } from './addr.js';
 

@@ -3,7 +3,7 @@
 // checks), each call all-or-nothing like an nft transaction, and lets a test
 // make the next call(s) of an operation fail to exercise undo paths.
 
-import { Conflict } from '../../daemon/errors.js';
+import { Conflict } from '../../errors/index.js';
 import type { Firewall, FwNetwork, FwPortMap } from './firewall.js';
 import { checkId, checkNetwork, portElem } from './nft-rules.js';
 

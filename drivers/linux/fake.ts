@@ -6,7 +6,7 @@
 // makes the next call of a named method fail, for testing undo paths.
 
 import { randomBytes } from 'node:crypto';
-import { wrap } from '../../daemon/errors.js';
+import { wrap } from '../../errors/index.js';
 import type { AddressInfo, Kernel, LinkInfo, RouteInfo, SetupConfig, VethSpec } from './kernel.js';
 import { bufferToIp, bufferToMac, macToBuffer, parseCidr } from './linkinfo.js';
 

@@ -10,7 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { closeSync, fstatSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import netlink from 'netlink';
 import type { RtNetlinkSocket, rt, ifla } from 'netlink';
-import { isGone, wrap } from '../../daemon/errors.js';
+import { isGone, wrap } from '../../errors/index.js';
 import type { AddressInfo, Kernel, LinkInfo, RouteInfo, SetupConfig, VethSpec } from './kernel.js';
 import { NetnsPool } from './nspool.js';
 import { ensureNetnsTmpfs, inNetns, isNetnsPath, mountNetnsFd, mountNewNetns, mountOwnNetns, openOwnNetns, unmountNetns } from './native.js';

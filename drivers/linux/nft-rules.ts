@@ -7,7 +7,7 @@
 // elements of four maps. A join adds map elements (only when it publishes
 // ports); a network adds chains and elements; nothing ever adds a base rule.
 
-import { BadRequest } from '../../daemon/errors.js';
+import { BadRequest } from '../../errors/index.js';
 import { addrText, contains, parseCidr, type Cidr } from '../ipam/addr.js';
 import type { FwNetwork, FwPortMap } from './firewall.js';
 

@@ -6,7 +6,7 @@
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Conflict, wrap } from '../../daemon/errors.js';
+import { Conflict, wrap } from '../../errors/index.js';
 import { run } from './exec.js';
 import type { Firewall, FwNetwork, FwPortMap } from './firewall.js';
 import {

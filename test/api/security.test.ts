@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { run } from '../../drivers/linux/exec.js';
-import { CONTAINER_ID_RE } from '../../daemon/http/validate.js';
+import { CONTAINER_ID_RE } from '../../daemon/api/seed/validate.js';
 import { InProc } from '../lib/inproc.js';
 import { ROOT, TestDaemon } from '../lib/daemon.js';
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startController } from '../../daemon/daemon.js';
-import { createHandler } from '../../daemon/http/app.js';
+import { createHandler } from '../../daemon/api/seed/app.js';
 import type { Controller } from '../../daemon/controller/controller.js';
 import { FakeKernel } from '../../drivers/linux/fake.js';
 import { FakeFirewall } from '../../drivers/linux/fake-firewall.js';

@@ -1,7 +1,7 @@
 // The fake kernel answers like the real one where drivers depend on it.
 
 import t from 'tap';
-import { isGone } from '../../daemon/errors.js';
+import { isGone } from '../../errors/index.js';
 import { FakeKernel } from '../../drivers/linux/fake.js';
 
 const NS = '/run/lnetd/netns/abc';

@@ -5,8 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
-import type { Controller, Logger } from '../controller/controller.js';
-import { BadRequest, LnetdError } from '../errors.js';
+import type { Controller, Logger } from '../../controller/controller.js';
+import { BadRequest, LnetdError } from '../../../errors/index.js';
 import { ReadCache } from './cache.js';
 import { routes } from './routes.js';
 

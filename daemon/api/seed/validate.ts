@@ -2,8 +2,8 @@
 // names the field. Nothing here touches the controller, store or kernel, so a
 // rejected request can't have changed anything.
 
-import { BadRequest } from '../errors.js';
-import type { PortSpec } from '../../store/records.js';
+import { BadRequest } from '../../../errors/index.js';
+import type { PortSpec } from '../../../store/records.js';
 
 export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 /** Endpoint and service names may carry Docker's leading slash ("/lonely_pasteur"). */

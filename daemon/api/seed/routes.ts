@@ -2,11 +2,11 @@
 // operation, and shapes the reply.
 
 import Router from '@koa/router';
-import type { Controller } from '../controller/controller.js';
-import { createEndpoint, deleteEndpoint } from '../controller/endpoints.js';
-import { join, leave } from '../controller/join.js';
-import { createNetwork, deleteNetwork } from '../controller/networks.js';
-import { BadRequest, NotFound } from '../errors.js';
+import type { Controller } from '../../controller/controller.js';
+import { createEndpoint, deleteEndpoint } from '../../controller/endpoints.js';
+import { join, leave } from '../../controller/join.js';
+import { createNetwork, deleteNetwork } from '../../controller/networks.js';
+import { BadRequest, NotFound } from '../../../errors/index.js';
 import { parseCreateEndpoint, parseCreateNetwork, parseFilters, parseJoin, parsePublish } from './requests.js';
 import { CONTAINER_ID_RE } from './validate.js';
 import * as wire from './wire.js';

@@ -1,8 +1,8 @@
 // The wire format: records to the seed's snake_case JSON. The seed's fields
 // come first and exactly as shown; extra fields follow.
 
-import type { EndpointRecord, NetworkRecord, PortBinding, SubnetRecord } from '../../store/records.js';
-import type { State } from '../controller/state.js';
+import type { EndpointRecord, NetworkRecord, PortBinding, SubnetRecord } from '../../../store/records.js';
+import type { State } from '../../controller/state.js';
 
 const binding = (p: PortBinding) => ({ proto: p.proto, port: p.port, host_ip: p.hostIp, host_port: p.hostPort, host_port_end: p.hostPortEnd });
 const ipamConfig = (s: SubnetRecord) => ({ subnet: s.subnet, gateway: s.gateway, ...(s.ipRange ? { ip_range: s.ipRange } : {}), aux_addresses: s.aux });

@@ -2,8 +2,8 @@
 // or throws BadRequest naming the field.
 
 import { isIP, isIPv4 } from 'node:net';
-import { BadRequest } from '../errors.js';
-import type { PortSpec } from '../../store/records.js';
+import { BadRequest } from '../../../errors/index.js';
+import type { PortSpec } from '../../../store/records.js';
 import {
   arr, asObject, bool, CONTAINER_ID_RE, ENDPOINT_NAME_RE, exposedPorts, NAME_RE, portMapping, str, stringMap,
   type PortBindingReq,
