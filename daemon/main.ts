@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const ver = await version();
   const handler = createHandler(c, log, {
     version: () => ({ version: ver, api_version: API_VERSION, node_version: process.version, os: process.platform, arch: process.arch }),
-    stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), networks: c.state.networks.size, endpoints: c.state.endpoints.size, sandboxes: c.state.sandboxes.size, unreadable_records: store.unreadable.length }),
+    stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), ...c.counts(), unreadable_records: store.unreadable.length }),
     reapply: () => reapplyFirewall(c, firewall),
   });
   const listeners = await startListeners(handler, { socket: cfg.socket, tcp: cfg.tcp, env: process.env });

@@ -7,7 +7,7 @@ export function normaliseOptions(raw: Record<string, unknown>): Record<string, s
   for (const [k, v] of Object.entries(raw)) {
     if (typeof v === 'string') out[k] = v;
     else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
-    else throw new BadRequest(`options.${k.slice(0, 64)} must be a string, number or boolean`);
+    else throw new BadRequest(`options.${k.slice(0, 64)} must be a string, number or boolean`, 'INVALID_OPTION');
   }
   return out;
 }

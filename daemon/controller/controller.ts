@@ -1,7 +1,9 @@
 // The controller: the only writer of the store, owner of every rule that spans
-// objects. HTTP calls one method per operation; drivers get records and
-// return their state. Operations live in networks.ts, endpoints.ts and
-// join.ts; this file holds what they share.
+// objects, and an API of its own. API surfaces call one operation method per
+// request and read through the query methods (typed in types.ts), never the
+// index (`state`) itself; drivers get records and return their state.
+// Operations live in networks.ts, endpoints.ts and join.ts; this file holds
+// what they share and the public methods.
 
 import { randomBytes } from 'node:crypto';
 import type { Driver, DriverContext } from '../../drivers/driver.js';
@@ -9,10 +11,17 @@ import type { Kernel } from '../../drivers/linux/kernel.js';
 import type { BatchOp, Store } from '../../store/store.js';
 import type { EndpointRecord, JournalRecord, NetworkRecord } from '../../store/records.js';
 import { RECORD_VERSION } from '../../store/records.js';
-import { BadRequest, NotFound, type ErrorCode } from '../../errors/index.js';
+import { BadRequest, NotFound, type CodeOf } from '../../errors/index.js';
 import { Locks } from './locks.js';
 import { State } from './state.js';
 import type { IpamConfig } from './ipam.js';
+import { createNetwork, deleteNetwork } from './networks.js';
+import { createEndpoint, deleteEndpoint } from './endpoints.js';
+import { join, leave } from './join.js';
+import type {
+  Counts, CreateEndpointInput, CreateNetworkInput, EndpointBrief, EndpointView, JoinInput, NameFilter, NetworkView,
+  PublishInput, SandboxView, ServiceFilter,
+} from './types.js';
 
 export interface Logger {
   info(o: object, msg?: string): void;
@@ -85,6 +94,95 @@ export class Controller {
     await this.store.batch([op]).catch((err) => this.log.error({ err }, 'clear journal intent'));
   }
 
+  // ---- operations (one per request) ----
+
+  createNetwork(input: CreateNetworkInput): Promise<NetworkRecord> { return createNetwork(this, input); }
+  deleteNetwork(ref: string): Promise<void> { return deleteNetwork(this, ref); }
+  createEndpoint(netRef: string, input: CreateEndpointInput): Promise<EndpointRecord> { return createEndpoint(this, netRef, input); }
+  deleteEndpoint(netRef: string, epRef: string): Promise<void> { return deleteEndpoint(this, netRef, epRef); }
+  /** Plug an endpoint into the container's sandbox (made on its first join); answers the sandbox key. */
+  join(netRef: string, epRef: string, input: JoinInput): Promise<string> { return join(this, netRef, epRef, input); }
+  leave(netRef: string, epRef: string, containerId: string): Promise<void> { return leave(this, netRef, epRef, containerId); }
+  /** A service is an endpoint created through /services on a named network. */
+  publish(input: PublishInput): Promise<EndpointRecord> { return createEndpoint(this, input.networkName, { ...input, service: true }); }
+  async unpublish(ref: string): Promise<void> {
+    const e = this.service(ref);
+    await deleteEndpoint(this, e.networkId, e.id);
+  }
+  attachBackend(ref: string, input: JoinInput): Promise<string> {
+    const e = this.service(ref);
+    return join(this, e.networkId, e.id, input);
+  }
+  async detachBackend(ref: string, containerId: string): Promise<void> {
+    const e = this.service(ref);
+    await leave(this, e.networkId, e.id, containerId);
+  }
+
+  // ---- queries ----
+
+  /** Moves on with every committed change: readers may cache what they derive until it does. */
+  get version(): number { return this.state.version; }
+
+  listNetworks(f: NameFilter = {}): NetworkView[] {
+    return filtered([...this.state.networks.values()], f).map((n) => this.networkView(n));
+  }
+
+  inspectNetwork(ref: string): NetworkView {
+    return this.networkView(this.network(ref));
+  }
+
+  listEndpoints(netRef: string, f: NameFilter = {}): EndpointView[] {
+    const net = this.network(netRef);
+    return filtered(this.state.networkEndpoints(net.id), f).map((e) => this.endpointView(e, net));
+  }
+
+  inspectEndpoint(netRef: string, epRef: string): EndpointView {
+    const net = this.network(netRef);
+    return this.endpointView(this.endpoint(net, epRef), net);
+  }
+
+  listServices(f: ServiceFilter = {}): EndpointView[] {
+    const net = f.network === undefined ? undefined : this.network(f.network);
+    const eps = net ? this.state.networkEndpoints(net.id) : [...this.state.endpoints.values()];
+    return filtered(eps, f).map((e) => this.endpointView(e));
+  }
+
+  inspectService(ref: string): EndpointView {
+    return this.endpointView(this.service(ref));
+  }
+
+  /** The containers joined to a service (0 or 1: an endpoint has one sandbox). */
+  serviceBackends(ref: string): string[] {
+    const e = this.service(ref);
+    return e.container ? [e.container] : [];
+  }
+
+  listSandboxes(): SandboxView[] {
+    return [...this.state.sandboxes.values()];
+  }
+
+  inspectSandbox(containerId: string): SandboxView {
+    const sb = this.state.sandboxes.get(containerId);
+    if (!sb) throw new NotFound(`container ${containerId.slice(0, 128)} has no sandbox`, 'CONTAINER_NOT_FOUND');
+    return sb;
+  }
+
+  counts(): Counts {
+    return { networks: this.state.networks.size, endpoints: this.state.endpoints.size, sandboxes: this.state.sandboxes.size };
+  }
+
+  private endpointView(e: EndpointRecord, net = this.state.networks.get(e.networkId)): EndpointView {
+    const sandboxKey = e.container ? this.state.sandboxes.get(e.container)?.key : undefined;
+    return { ...e, networkName: net?.name ?? e.networkId, sandboxKey };
+  }
+
+  private networkView(n: NetworkRecord): NetworkView {
+    const endpoints: EndpointBrief[] = this.state.networkEndpoints(n.id).map((e) => ({ id: e.id, name: e.name, networkName: n.name }));
+    return { ...n, endpoints };
+  }
+
+  // ---- lookups the operations share ----
+
   /** A network by full id, name, or unique id prefix. */
   network(ref: string): NetworkRecord {
     const s = this.state;
@@ -94,7 +192,7 @@ export class Controller {
   }
 
   /** An endpoint of a network by full id, name, or unique id prefix. */
-  endpoint(net: NetworkRecord, ref: string, code: ErrorCode = 'ENDPOINT_NOT_FOUND'): EndpointRecord {
+  endpoint(net: NetworkRecord, ref: string, code: CodeOf<'not_found'> = 'ENDPOINT_NOT_FOUND'): EndpointRecord {
     const direct = this.state.endpoints.get(ref);
     if (direct && direct.networkId === net.id) return direct;
     const eps = this.state.networkEndpoints(net.id);
@@ -112,12 +210,17 @@ export class Controller {
   }
 }
 
+function filtered<T extends { id: string; name: string }>(items: T[], f: NameFilter): T[] {
+  if (f.name === undefined && f.idPrefix === undefined) return items;
+  return items.filter((i) => (f.name === undefined || i.name === f.name) && (f.idPrefix === undefined || i.id.startsWith(f.idPrefix)));
+}
+
 function unique<T extends { id: string }>(prefix: string, items: Iterable<T>, what: string): T | undefined {
   if (!/^[0-9a-f]{1,63}$/.test(prefix)) return undefined;
   let found: T | undefined;
   for (const it of items) {
     if (!it.id.startsWith(prefix)) continue;
-    if (found) throw new NotFound(`${what} id prefix ${prefix} is ambiguous: give more of the id`);
+    if (found) throw new BadRequest(`${what} id prefix ${prefix} is ambiguous: give more of the id`, 'AMBIGUOUS_ID');
     found = it;
   }
   return found;
@@ -125,6 +228,6 @@ function unique<T extends { id: string }>(prefix: string, items: Iterable<T>, wh
 
 function onlyByName(name: string, eps: EndpointRecord[]): EndpointRecord | undefined {
   const hits = eps.filter((e) => e.name === name);
-  if (hits.length > 1) throw new NotFound(`service name ${name} is used in several networks: use its id`);
+  if (hits.length > 1) throw new BadRequest(`service name ${name} is used in several networks: use its id`, 'AMBIGUOUS_ID');
   return hits[0];
 }

@@ -5,8 +5,7 @@ import type { EndpointRecord, NetworkRecord, PortBinding } from '../../store/rec
 import { RECORD_VERSION } from '../../store/records.js';
 import type { BatchOp } from '../../store/store.js';
 import { BadRequest, Conflict } from '../../errors/index.js';
-import type { CreateEndpointReq } from '../api/seed/requests.js';
-import type { PortBindingReq } from '../api/seed/validate.js';
+import type { CreateEndpointInput, PortBindingInput } from './types.js';
 import { newId, type Controller } from './controller.js';
 import { allocateAddress } from './ipam.js';
 
@@ -14,7 +13,7 @@ import { allocateAddress } from './ipam.js';
 export const EPHEMERAL_PORTS = { first: 49153, last: 65535 };
 
 /** Resolve requested host ports to concrete free ones; 409 names the one taken. */
-export function resolvePorts(c: Controller, reqs: PortBindingReq[]): PortBinding[] {
+export function resolvePorts(c: Controller, reqs: PortBindingInput[]): PortBinding[] {
   const chosen = new Set<string>();
   const free = (proto: number, ip: string, port: number) =>
     !c.state.isHostPortTaken(proto, ip, port) && !chosen.has(`${proto}/${port}`);
@@ -31,18 +30,18 @@ export function resolvePorts(c: Controller, reqs: PortBindingReq[]): PortBinding
 }
 
 /** Addresses for the endpoint and the network record with its cursors moved on. */
-function addresses(c: Controller, net: NetworkRecord, req: CreateEndpointReq): { ipv4?: string; ipv6?: string; net: NetworkRecord } {
+function addresses(c: Controller, net: NetworkRecord, req: CreateEndpointInput): { ipv4?: string; ipv6?: string; net: NetworkRecord } {
   if (!net.ipv4) {
-    if (req.ipv4 || req.ipv6 || req.portMapping.length) throw new BadRequest(`network ${net.name} (${net.type}) has no IPAM: ipv4_address, ipv6_address and port_mapping can't be used`);
+    if (req.ipv4 || req.ipv6 || req.portMapping.length) throw new BadRequest(`network ${net.name} (${net.type}) has no IPAM: ipv4_address, ipv6_address and port_mapping can't be used`, 'NOT_SUPPORTED');
     return { net };
   }
-  if (req.ipv6 && !net.ipv6) throw new BadRequest(`network ${net.name} has no IPv6: ipv6_address can't be used`);
+  if (req.ipv6 && !net.ipv6) throw new BadRequest(`network ${net.name} has no IPv6: ipv6_address can't be used`, 'NOT_SUPPORTED');
   const v4 = allocateAddress(c, net, net.ipv4, req.ipv4);
   const v6 = net.ipv6 ? allocateAddress(c, net, net.ipv6, req.ipv6) : undefined;
   return { ipv4: v4.cidr, ipv6: v6?.cidr, net: { ...net, ipv4: v4.rec, ipv6: v6?.rec ?? net.ipv6 } };
 }
 
-export async function createEndpoint(c: Controller, netRef: string, req: CreateEndpointReq): Promise<EndpointRecord> {
+export async function createEndpoint(c: Controller, netRef: string, req: CreateEndpointInput): Promise<EndpointRecord> {
   const netId = c.network(netRef).id;
   const keys = [`net:${netId}`, ...(req.portMapping.length ? ['ports'] : [])];
   return c.locks.with(keys, async () => {

@@ -6,7 +6,7 @@ import type { IpamPool } from '../../drivers/ipam/index.js';
 import { allocate, allocationCidr, overlaps, pickSubnet, validateIpamRequest } from '../../drivers/ipam/index.js';
 import type { NetworkRecord, SubnetRecord } from '../../store/records.js';
 import { BadRequest, Conflict } from '../../errors/index.js';
-import type { IpamReq } from '../api/seed/requests.js';
+import type { IpamInput } from './types.js';
 import type { Controller } from './controller.js';
 
 export interface IpamConfig {
@@ -14,7 +14,7 @@ export interface IpamConfig {
   pools6: readonly IpamPool[];
 }
 
-const familyOf = (r: IpamReq): 4 | 6 => ((r.subnet ?? r.gateway ?? r.ipRange ?? '').includes(':') ? 6 : 4);
+const familyOf = (r: IpamInput): 4 | 6 => ((r.subnet ?? r.gateway ?? r.ipRange ?? '').includes(':') ? 6 : 4);
 
 /** Subnets other networks hold, plus the host's own addresses and routes. */
 async function taken(c: Controller): Promise<string[]> {
@@ -28,7 +28,7 @@ async function taken(c: Controller): Promise<string[]> {
   return out;
 }
 
-function fromRequest(req: IpamReq, family: 4 | 6, others: NetworkRecord[]): SubnetRecord {
+function fromRequest(req: IpamInput, family: 4 | 6, others: NetworkRecord[]): SubnetRecord {
   const rec = validateIpamRequest({ subnet: req.subnet, gateway: req.gateway, ip_range: req.ipRange, aux_addresses: req.aux }, family);
   const clash = others.find((n) => [n.ipv4, n.ipv6].some((s) => s && overlaps(s.subnet, rec.subnet)));
   if (clash) throw new Conflict(`subnet ${rec.subnet} overlaps network ${clash.name}`, 'POOL_OVERLAP');
@@ -36,15 +36,15 @@ function fromRequest(req: IpamReq, family: 4 | 6, others: NetworkRecord[]): Subn
 }
 
 /** IPv4 (and IPv6 when enabled) subnets for a new network: as requested, else from the default pools. */
-export async function networkSubnets(c: Controller, reqs: IpamReq[], enableIpv6: boolean): Promise<{ ipv4: SubnetRecord; ipv6?: SubnetRecord }> {
+export async function networkSubnets(c: Controller, reqs: IpamInput[], enableIpv6: boolean): Promise<{ ipv4: SubnetRecord; ipv6?: SubnetRecord }> {
   const v4req = reqs.filter((r) => familyOf(r) === 4);
   const v6req = reqs.filter((r) => familyOf(r) === 6);
-  if (v4req.length > 1 || v6req.length > 1) throw new BadRequest('ipam takes at most one IPv4 and one IPv6 subnet');
-  if (v6req.length && !enableIpv6) throw new BadRequest('an IPv6 ipam entry needs enable_ipv6 (or option com.docker.network.enable_ipv6)');
+  if (v4req.length > 1 || v6req.length > 1) throw new BadRequest('ipam takes at most one IPv4 and one IPv6 subnet', 'INVALID_IPAM');
+  if (v6req.length && !enableIpv6) throw new BadRequest('an IPv6 ipam entry needs enable_ipv6 (or option com.docker.network.enable_ipv6)', 'INVALID_IPAM');
   const others = [...c.state.networks.values()];
   const needPick = !v4req[0]?.subnet || (enableIpv6 && !v6req[0]?.subnet);
   const busy = needPick ? await taken(c) : [];
-  const subnet = (req: IpamReq | undefined, family: 4 | 6, pools: readonly IpamPool[]): SubnetRecord => {
+  const subnet = (req: IpamInput | undefined, family: 4 | 6, pools: readonly IpamPool[]): SubnetRecord => {
     if (req?.subnet) return fromRequest(req, family, others);
     const picked = pickSubnet(pools, busy);
     busy.push(picked.subnet);

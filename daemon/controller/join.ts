@@ -7,7 +7,7 @@ import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../../store/r
 import { RECORD_VERSION } from '../../store/records.js';
 import type { BatchOp } from '../../store/store.js';
 import { BadRequest, Conflict, NotFound, wrap } from '../../errors/index.js';
-import type { JoinReq } from '../api/seed/requests.js';
+import type { JoinInput } from './types.js';
 import type { Controller } from './controller.js';
 import { hostsText, resolvText, writeAtomic } from './sandbox-files.js';
 import { keyLock, sandboxKey } from './sandbox-key.js';
@@ -15,7 +15,7 @@ import { keyLock, sandboxKey } from './sandbox-key.js';
 const addr = (cidr?: string) => cidr?.split('/')[0];
 
 /** The sandbox a join will use: the container's existing one, or a new record. */
-function sandboxFor(c: Controller, net: NetworkRecord, req: JoinReq): { sb: SandboxRecord; fresh: boolean } {
+function sandboxFor(c: Controller, net: NetworkRecord, req: JoinInput): { sb: SandboxRecord; fresh: boolean } {
   const isDefault = net.type === 'host' || req.useDefaultSandbox;
   const existing = c.state.sandboxes.get(req.containerId);
   if (existing) {
@@ -74,11 +74,11 @@ async function writeFiles(c: Controller, sb: SandboxRecord, joined: EndpointReco
  *  directory in the way) is the request's fault: 400 naming the field. */
 function fileError(field: string, path: string, err: unknown): Error {
   const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return new BadRequest(`${field} ${path}: its directory does not exist or the path is a directory (${code})`);
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return new BadRequest(`${field} ${path}: its directory does not exist or the path is a directory (${code})`, 'INVALID_PATH');
   return wrap(`write ${field} ${path}`, err);
 }
 
-function withRequest(sb: SandboxRecord, req: JoinReq): SandboxRecord {
+function withRequest(sb: SandboxRecord, req: JoinInput): SandboxRecord {
   return {
     ...sb,
     hostName: req.hostName ?? sb.hostName,
@@ -90,7 +90,7 @@ function withRequest(sb: SandboxRecord, req: JoinReq): SandboxRecord {
   };
 }
 
-export async function join(c: Controller, netRef: string, epRef: string, req: JoinReq): Promise<string> {
+export async function join(c: Controller, netRef: string, epRef: string, req: JoinInput): Promise<string> {
   const net0 = c.network(netRef);
   const epId = c.endpoint(net0, epRef).id;
   const existingKey = c.state.sandboxes.get(req.containerId)?.key;

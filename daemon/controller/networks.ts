@@ -3,7 +3,7 @@
 import type { NetworkRecord } from '../../store/records.js';
 import { RECORD_VERSION } from '../../store/records.js';
 import { BadRequest, Conflict, Forbidden } from '../../errors/index.js';
-import type { CreateNetworkReq } from '../api/seed/requests.js';
+import type { CreateNetworkInput } from './types.js';
 import { newId, type Controller } from './controller.js';
 import { networkSubnets } from './ipam.js';
 
@@ -15,14 +15,14 @@ export const PREDEFINED: Array<{ name: string; type: string }> = [
 ];
 
 /** Build the record: driver options checked, subnets chosen. No kernel change yet. */
-async function plan(c: Controller, req: CreateNetworkReq, predefined: boolean): Promise<NetworkRecord> {
+async function plan(c: Controller, req: CreateNetworkInput, predefined: boolean): Promise<NetworkRecord> {
   const type = req.networkType || DEFAULT_DRIVER;
   const driver = c.driver(type);
   const settings = driver.validateNetwork(req.options);
   const enableIpv6 = req.enableIpv6 ?? settings.enableIpv6;
   const internal = req.internal ?? settings.internal;
   if (!settings.needsIpam && (req.ipam.length || enableIpv6)) {
-    throw new BadRequest(`network_type ${type} takes no ipam configuration and no IPv6`);
+    throw new BadRequest(`network_type ${type} takes no ipam configuration and no IPv6`, 'NOT_SUPPORTED');
   }
   const subnets = settings.needsIpam ? await networkSubnets(c, req.ipam, enableIpv6) : {};
   return {
@@ -40,7 +40,7 @@ async function plan(c: Controller, req: CreateNetworkReq, predefined: boolean): 
   };
 }
 
-export async function createNetwork(c: Controller, req: CreateNetworkReq, predefined = false): Promise<NetworkRecord> {
+export async function createNetwork(c: Controller, req: CreateNetworkInput, predefined = false): Promise<NetworkRecord> {
   return c.locks.with(['networks'], async () => {
     if (c.state.networkByName.has(req.name)) throw new Conflict(`network name ${req.name} is already in use`, 'NAME_IN_USE');
     const rec = await plan(c, req, predefined);

@@ -161,7 +161,7 @@ export class BridgeDriver implements Driver {
   async join(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void> {
     if (target.isDefault) {
       // the sandbox would be the host's own namespace, where eth<N> may be a real interface
-      throw new BadRequest(`bridge network ${net.name} can't be joined in the host's namespace (use_default_sandbox)`);
+      throw new BadRequest(`bridge network ${net.name} can't be joined in the host's namespace (use_default_sandbox)`, 'NOT_SUPPORTED');
     }
     const k = this.ctx.kernel;
     const st = bridgeState(net);

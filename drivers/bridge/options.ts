@@ -48,13 +48,13 @@ const FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
 function bool(key: string, v: string): boolean {
   if (TRUE.has(v)) return true;
   if (FALSE.has(v)) return false;
-  throw new BadRequest(`option ${key} must be true or false, not ${JSON.stringify(v.slice(0, 64))}`);
+  throw new BadRequest(`option ${key} must be true or false, not ${JSON.stringify(v.slice(0, 64))}`, 'INVALID_OPTION');
 }
 
 function mtu(v: string, key = OPT_MTU): number {
   const n = /^\d{1,6}$/.test(v.trim()) ? Number(v.trim()) : NaN;
   if (!(n >= MTU_MIN && n <= MTU_MAX)) {
-    throw new BadRequest(`option ${key} must be a whole number from ${MTU_MIN} to ${MTU_MAX}, not ${JSON.stringify(v.slice(0, 64))}`);
+    throw new BadRequest(`option ${key} must be a whole number from ${MTU_MIN} to ${MTU_MAX}, not ${JSON.stringify(v.slice(0, 64))}`, 'INVALID_OPTION');
   }
   return n;
 }
@@ -66,7 +66,7 @@ export function validIfname(name: string): boolean {
 
 function bridgeName(v: string, key = OPT_BRIDGE_NAME): string {
   if (!validIfname(v)) {
-    throw new BadRequest(`option ${key} must be a valid interface name of at most ${IFNAME_MAX} bytes without '/', ':' or spaces, not ${JSON.stringify(v.slice(0, 64))}`);
+    throw new BadRequest(`option ${key} must be a valid interface name of at most ${IFNAME_MAX} bytes without '/', ':' or spaces, not ${JSON.stringify(v.slice(0, 64))}`, 'INVALID_OPTION');
   }
   return v;
 }
@@ -80,7 +80,7 @@ export function normaliseBridgeOptions(raw: Record<string, unknown>): Record<str
     if (BOOLEAN_OPTS.includes(key)) value = String(bool(k, v));
     else if (key === OPT_MTU) value = String(mtu(v, k));
     else if (key === OPT_BRIDGE_NAME) value = bridgeName(v, k);
-    if (key in out && out[key] !== value) throw new BadRequest(`option ${k} contradicts ${key} given in the same request`);
+    if (key in out && out[key] !== value) throw new BadRequest(`option ${k} contradicts ${key} given in the same request`, 'INVALID_OPTION');
     out[key] = value;
   }
   return out;

@@ -79,9 +79,10 @@ export function cidrText(c: Cidr): string {
 /** Parse a CIDR or address given by a caller; BadRequest naming `field` when it isn't one. */
 export function mustCidr(text: unknown, field: string, family?: Family): Cidr {
   const c = typeof text === 'string' ? parseCidr(text) : undefined;
-  if (!c) throw new BadRequest(`${field}: ${JSON.stringify(text)} is not an IP address or CIDR`);
+  const code = /subnet|range|pool/i.test(field) ? 'INVALID_SUBNET' : 'INVALID_ADDRESS';
+  if (!c) throw new BadRequest(`${field}: ${JSON.stringify(text)} is not an IP address or CIDR`, code);
   if (family && c.family !== family) {
-    throw new BadRequest(`${field}: ${JSON.stringify(text)} is not an IPv${family} ${c.prefix === BITS[c.family] ? 'address' : 'subnet'}`);
+    throw new BadRequest(`${field}: ${JSON.stringify(text)} is not an IPv${family} ${c.prefix === BITS[c.family] ? 'address' : 'subnet'}`, code);
   }
   return c;
 }
@@ -112,7 +113,7 @@ export function contains(outer: string | Cidr, inner: string | Cidr): boolean {
  */
 export function macFromIpv4(ip: string): string {
   const a = parseAddr(ip.split('/')[0]);
-  if (!a || a.family !== 4) throw new BadRequest(`mac: ${JSON.stringify(ip)} is not an IPv4 address`);
+  if (!a || a.family !== 4) throw new BadRequest(`mac: ${JSON.stringify(ip)} is not an IPv4 address`, 'INVALID_ADDRESS');
   const hex = a.value.toString(16).padStart(8, '0');
   return `02:42:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}:${hex.slice(6, 8)}`;
 }

@@ -45,14 +45,14 @@ function wanted(rec: SubnetRecord, s: Space, inUse: ReadonlySet<string>, want: s
   const c = parseCidr(want);
   const fam = s.sub.family;
   if (!c || c.family !== fam || (c.prefix !== BITS[fam] && c.prefix !== s.sub.prefix)) {
-    throw new BadRequest(`address: ${JSON.stringify(want)} is not an IPv${fam} address for subnet ${rec.subnet}`);
+    throw new BadRequest(`address: ${JSON.stringify(want)} is not an IPv${fam} address for subnet ${rec.subnet}`, 'INVALID_ADDRESS');
   }
   const a = c.base;
   const text = addrText(fam, a);
   // Like Docker, a requested address may sit anywhere in the subnet, not only
   // in ip_range: the range only steers automatic allocation.
-  if (a < first(s.sub) || a > last(s.sub)) throw new BadRequest(`address: ${text} is outside subnet ${rec.subnet}`);
-  if (isReserved(s.sub, a)) throw new BadRequest(`address: ${text} is the ${a === first(s.sub) ? 'network' : 'broadcast'} address of ${rec.subnet}`);
+  if (a < first(s.sub) || a > last(s.sub)) throw new BadRequest(`address: ${text} is outside subnet ${rec.subnet}`, 'INVALID_ADDRESS');
+  if (isReserved(s.sub, a)) throw new BadRequest(`address: ${text} is the ${a === first(s.sub) ? 'network' : 'broadcast'} address of ${rec.subnet}`, 'INVALID_ADDRESS');
   if (busy(s, inUse, a)) {
     const what = a === parseAddr(rec.gateway)?.value ? 'the gateway' : s.fixed.has(a) ? 'a reserved aux address' : 'in use';
     throw new Conflict(`address: ${text} in ${rec.subnet} is ${what}`, 'ADDRESS_IN_USE');

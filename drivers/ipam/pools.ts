@@ -32,7 +32,7 @@ export const DEFAULT_POOLS_V6: readonly IpamPool[] = Object.freeze([{ base: 'fd6
 
 /** Parse `base/len:size[,base/len:size…]` (e.g. `172.17.0.0/16:16,192.168.0.0/16:20`). */
 export function parseDefaultPools(spec: string): IpamPool[] {
-  if (typeof spec !== 'string' || spec.trim() === '') throw new BadRequest('default pools: the list is empty');
+  if (typeof spec !== 'string' || spec.trim() === '') throw new BadRequest('default pools: the list is empty', 'INVALID_SUBNET');
   return spec.split(',').map((item, i) => parsePool(item.trim(), `default pools item ${i + 1}`));
 }
 
@@ -41,17 +41,17 @@ function parsePool(item: string, field: string): IpamPool {
   const sizeText = item.slice(colon + 1);
   // An IPv6 base has colons of its own: the size is after the last one, after the '/'.
   if (colon < 0 || colon < item.indexOf('/') || !/^\d{1,3}$/.test(sizeText)) {
-    throw new BadRequest(`${field}: ${JSON.stringify(item)} is not base/len:size`);
+    throw new BadRequest(`${field}: ${JSON.stringify(item)} is not base/len:size`, 'INVALID_SUBNET');
   }
   const base = mustCidr(item.slice(0, colon), field);
-  if (!item.slice(0, colon).includes('/')) throw new BadRequest(`${field}: ${JSON.stringify(item)} needs a prefix length on the base`);
+  if (!item.slice(0, colon).includes('/')) throw new BadRequest(`${field}: ${JSON.stringify(item)} needs a prefix length on the base`, 'INVALID_SUBNET');
   if (network(base).base !== base.base) {
-    throw new BadRequest(`${field}: base ${cidrText(base)} has host bits set; did you mean ${cidrText(network(base))}?`);
+    throw new BadRequest(`${field}: base ${cidrText(base)} has host bits set; did you mean ${cidrText(network(base))}?`, 'INVALID_SUBNET');
   }
   const size = Number(sizeText);
   const max = BITS[base.family] - 2; // room for a gateway and one endpoint
   if (size < base.prefix || size > max) {
-    throw new BadRequest(`${field}: size ${size} must be between the base's /${base.prefix} and /${max}`);
+    throw new BadRequest(`${field}: size ${size} must be between the base's /${base.prefix} and /${max}`, 'INVALID_SUBNET');
   }
   return { base: cidrText(base), size };
 }

@@ -28,9 +28,9 @@ function given(v: unknown): boolean {
  */
 function mustNetwork(text: unknown, field: string, family: Family): Cidr {
   const c = mustCidr(text, field, family);
-  if (typeof text === 'string' && !text.includes('/')) throw new BadRequest(`${field}: ${JSON.stringify(text)} needs a prefix length (e.g. /24)`);
+  if (typeof text === 'string' && !text.includes('/')) throw new BadRequest(`${field}: ${JSON.stringify(text)} needs a prefix length (e.g. /24)`, 'INVALID_SUBNET');
   if (network(c).base !== c.base) {
-    throw new BadRequest(`${field}: ${cidrText(c)} has host bits set; the network is ${cidrText(network(c))}`);
+    throw new BadRequest(`${field}: ${cidrText(c)} has host bits set; the network is ${cidrText(network(c))}`, 'INVALID_SUBNET');
   }
   return c;
 }
@@ -38,7 +38,7 @@ function mustNetwork(text: unknown, field: string, family: Family): Cidr {
 /** A plain address (no prefix) of the family. */
 function mustAddress(text: unknown, field: string, family: Family): bigint {
   const c = mustCidr(text, field, family);
-  if (typeof text === 'string' && text.includes('/')) throw new BadRequest(`${field}: ${JSON.stringify(text)} must be an address without a prefix length`);
+  if (typeof text === 'string' && text.includes('/')) throw new BadRequest(`${field}: ${JSON.stringify(text)} must be an address without a prefix length`, 'INVALID_ADDRESS');
   return c.base;
 }
 
@@ -51,10 +51,10 @@ function checkGateway(sub: Cidr, text: unknown): bigint {
   if (!given(text)) return first(sub) + 1n; // first host address, as Docker does
   const gw = mustAddress(text, 'gateway', sub.family);
   if (!contains(sub, { family: sub.family, base: gw, prefix: BITS[sub.family] })) {
-    throw new BadRequest(`gateway: ${addrText(sub.family, gw)} is outside subnet ${cidrText(sub)}`);
+    throw new BadRequest(`gateway: ${addrText(sub.family, gw)} is outside subnet ${cidrText(sub)}`, 'INVALID_ADDRESS');
   }
   if (isReserved(sub, gw)) {
-    throw new BadRequest(`gateway: ${addrText(sub.family, gw)} is the ${gw === first(sub) ? 'network' : 'broadcast'} address of ${cidrText(sub)}`);
+    throw new BadRequest(`gateway: ${addrText(sub.family, gw)} is the ${gw === first(sub) ? 'network' : 'broadcast'} address of ${cidrText(sub)}`, 'INVALID_ADDRESS');
   }
   return gw;
 }
@@ -62,19 +62,19 @@ function checkGateway(sub: Cidr, text: unknown): bigint {
 function checkRange(sub: Cidr, text: unknown): string | undefined {
   if (!given(text)) return undefined;
   const r = mustNetwork(text, 'ip_range', sub.family);
-  if (!contains(sub, r)) throw new BadRequest(`ip_range: ${cidrText(r)} is not inside subnet ${cidrText(sub)}`);
+  if (!contains(sub, r)) throw new BadRequest(`ip_range: ${cidrText(r)} is not inside subnet ${cidrText(sub)}`, 'INVALID_SUBNET');
   return cidrText(r);
 }
 
 function checkAux(sub: Cidr, aux: unknown): Record<string, string> {
   if (!given(aux)) return {};
-  if (typeof aux !== 'object' || Array.isArray(aux)) throw new BadRequest('aux_addresses: must be an object of name → address');
+  if (typeof aux !== 'object' || Array.isArray(aux)) throw new BadRequest('aux_addresses: must be an object of name → address', 'INVALID_IPAM');
   const out: Record<string, string> = {};
   for (const [label, text] of Object.entries(aux as Record<string, unknown>)) {
     const field = `aux_addresses.${label}`;
     const a = mustAddress(text, field, sub.family);
     if (!contains(sub, { family: sub.family, base: a, prefix: BITS[sub.family] })) {
-      throw new BadRequest(`${field}: ${addrText(sub.family, a)} is outside subnet ${cidrText(sub)}`);
+      throw new BadRequest(`${field}: ${addrText(sub.family, a)} is outside subnet ${cidrText(sub)}`, 'INVALID_ADDRESS');
     }
     out[label] = addrText(sub.family, a);
   }
@@ -89,11 +89,11 @@ function checkAux(sub: Cidr, aux: unknown): Record<string, string> {
 export function validateIpamRequest(req: IpamRequest, family: Family): SubnetRecord {
   if (!given(req.subnet)) {
     const stray = (['gateway', 'ip_range', 'aux_addresses'] as const).find((k) => given(req[k]));
-    throw new BadRequest(stray ? `${stray}: needs a subnet to belong to` : 'subnet: is required');
+    throw new BadRequest(stray ? `${stray}: needs a subnet to belong to` : 'subnet: is required', 'INVALID_IPAM');
   }
   const sub = mustNetwork(req.subnet, 'subnet', family);
   if (sub.prefix > MAX_PREFIX[family]) {
-    throw new BadRequest(`subnet: ${cidrText(sub)} is too small, IPv${family} subnets must be /${MAX_PREFIX[family]} or larger`);
+    throw new BadRequest(`subnet: ${cidrText(sub)} is too small, IPv${family} subnets must be /${MAX_PREFIX[family]} or larger`, 'INVALID_SUBNET');
   }
   const gateway = addrText(family, checkGateway(sub, req.gateway));
   const ipRange = checkRange(sub, req.ip_range);

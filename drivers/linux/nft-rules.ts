@@ -44,7 +44,7 @@ export function chains(tag: string): { from: string; to: string; post: string } 
 function subnetOf(text: string | undefined, family: 4 | 6, field: string): string | undefined {
   if (text === undefined || text === '') return undefined;
   const c = parseCidr(text);
-  if (!c || c.family !== family || !text.includes('/')) throw new BadRequest(`firewall: ${field} ${JSON.stringify(text)} is not an IPv${family} CIDR`);
+  if (!c || c.family !== family || !text.includes('/')) throw new BadRequest(`firewall: ${field} ${JSON.stringify(text)} is not an IPv${family} CIDR`, 'INVALID_ADDRESS');
   return `${addrText(family, networkBase(c))}/${c.prefix}`;
 }
 
@@ -55,14 +55,14 @@ function networkBase(c: Cidr): bigint {
 
 /** A network id as chain names use it: hex only, so nothing in it is nft syntax. */
 export function checkId(id: unknown): string {
-  if (typeof id !== 'string' || !ID.test(id)) throw new BadRequest(`firewall: network id ${JSON.stringify(id)} is not hex`);
+  if (typeof id !== 'string' || !ID.test(id)) throw new BadRequest(`firewall: network id ${JSON.stringify(id)} is not hex`, 'INVALID_NAME');
   return id;
 }
 
 /** Validate a network before any of it reaches a script (names are ours, but check anyway). */
 export function checkNetwork(net: FwNetwork): NetRules {
   checkId(net.id);
-  if (typeof net.bridge !== 'string' || !IFNAME.test(net.bridge)) throw new BadRequest(`firewall: bridge ${JSON.stringify(net.bridge)} is not a valid interface name`);
+  if (typeof net.bridge !== 'string' || !IFNAME.test(net.bridge)) throw new BadRequest(`firewall: bridge ${JSON.stringify(net.bridge)} is not a valid interface name`, 'INVALID_NAME');
   return {
     id: net.id, tag: net.id.slice(0, 12), bridge: net.bridge,
     subnet4: subnetOf(net.subnet4, 4, 'subnet4'), subnet6: subnetOf(net.subnet6, 6, 'subnet6'),
@@ -73,23 +73,23 @@ export function checkNetwork(net: FwNetwork): NetRules {
 const PROTOS = new Set(['tcp', 'udp', 'sctp']);
 
 function port(n: unknown, field: string): number {
-  if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > 65535) throw new BadRequest(`firewall: ${field} ${JSON.stringify(n)} is not a port (1-65535)`);
+  if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > 65535) throw new BadRequest(`firewall: ${field} ${JSON.stringify(n)} is not a port (1-65535)`, 'INVALID_PORT');
   return n as number;
 }
 
 /** One port mapping → one map element. '' (or 0.0.0.0 / ::) host ip = every local address of the family. */
 export function portElem(m: FwPortMap): PortElem {
-  if (!PROTOS.has(m.proto)) throw new BadRequest(`firewall: protocol ${JSON.stringify(m.proto)} is not tcp, udp or sctp`);
+  if (!PROTOS.has(m.proto)) throw new BadRequest(`firewall: protocol ${JSON.stringify(m.proto)} is not tcp, udp or sctp`, 'INVALID_PORT');
   const c = parseCidr(m.containerIp);
-  if (!c || m.containerIp.includes('/')) throw new BadRequest(`firewall: container address ${JSON.stringify(m.containerIp)} is not an IP address`);
+  if (!c || m.containerIp.includes('/')) throw new BadRequest(`firewall: container address ${JSON.stringify(m.containerIp)} is not an IP address`, 'INVALID_ADDRESS');
   const fam = c.family;
   const value = `${addrText(fam, c.base)} . ${port(m.containerPort, 'container port')}`;
   const hp = port(m.hostPort, 'host port');
   const any = m.hostIp === '' || m.hostIp === '0.0.0.0' || m.hostIp === '::';
   if (any) return { map: fam === 4 ? 'ports4_any' : 'ports6_any', key: `${m.proto} . ${hp}`, value };
   const h = parseCidr(m.hostIp);
-  if (!h || m.hostIp.includes('/')) throw new BadRequest(`firewall: host address ${JSON.stringify(m.hostIp)} is not an IP address`);
-  if (h.family !== fam) throw new BadRequest(`firewall: host address ${m.hostIp} and container address ${m.containerIp} are of different families`);
+  if (!h || m.hostIp.includes('/')) throw new BadRequest(`firewall: host address ${JSON.stringify(m.hostIp)} is not an IP address`, 'INVALID_ADDRESS');
+  if (h.family !== fam) throw new BadRequest(`firewall: host address ${m.hostIp} and container address ${m.containerIp} are of different families`, 'INVALID_ADDRESS');
   return { map: fam === 4 ? 'ports4' : 'ports6', key: `${m.proto} . ${addrText(fam, h.base)} . ${hp}`, value };
 }
 

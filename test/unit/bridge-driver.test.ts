@@ -67,7 +67,7 @@ t.test('options: bad values are BadRequest naming the option', async (t) => {
     [{ icc: 'maybe' }, /option icc/], [{ [OPT_MASQUERADE]: 'yes' }, /enable_ip_masquerade/],
     [{ mtu: '1400', [OPT_MTU]: '1500' }, /contradicts/], [{ mtu: { x: 1 } }, /options\.mtu/],
   ];
-  for (const [raw, re] of bad) t.throws(() => validateNetwork(raw), { status: 400, code: 'BAD_REQUEST', message: re }, JSON.stringify(raw));
+  for (const [raw, re] of bad) t.throws(() => validateNetwork(raw), { kind: 'invalid', code: 'INVALID_OPTION', message: re }, JSON.stringify(raw));
 });
 
 t.test('createNetwork: bridge, gateways, forwarding, firewall; MTU of the default-route interface', async (t) => {
@@ -114,7 +114,7 @@ t.test('a bridge that existed is used but not deleted; two networks never share 
   const n = net({ options: { [OPT_BRIDGE_NAME]: 'br-mine' } });
   n.driver = await driver.createNetwork(n);
   t.match(n.driver, { bridge: 'br-mine', createdBridge: false, mtu: 1450 });
-  await t.rejects(driver.createNetwork(net({ id: 'cd'.repeat(32), options: { [OPT_BRIDGE_NAME]: 'br-mine' } })), { status: 409, code: 'NAME_IN_USE' });
+  await t.rejects(driver.createNetwork(net({ id: 'cd'.repeat(32), options: { [OPT_BRIDGE_NAME]: 'br-mine' } })), { kind: 'conflict', code: 'NAME_IN_USE' });
   await driver.deleteNetwork(n);
   const br = await kernel.link('br-mine');
   t.ok(br, 'bridge kept');
@@ -122,7 +122,7 @@ t.test('a bridge that existed is used but not deleted; two networks never share 
   await kernel.ensureBridge('notmine', {});
   await kernel.createNetns(`${NETNS}/x`);
   await kernel.createVeth({ name: 'eth-like', peer: { name: 'p', ns: `${NETNS}/x` } });
-  await t.rejects(driver.createNetwork(net({ options: { [OPT_BRIDGE_NAME]: 'eth-like' } })), { status: 409, code: 'NAME_IN_USE', message: /eth-like/ });
+  await t.rejects(driver.createNetwork(net({ options: { [OPT_BRIDGE_NAME]: 'eth-like' } })), { kind: 'conflict', code: 'NAME_IN_USE', message: /eth-like/ });
 });
 
 t.test('join: veth into the sandbox, MAC, addresses, up, default routes, hairpin, port maps', async (t) => {
@@ -169,9 +169,9 @@ t.test('join undoes itself: veth and port maps gone, typed errors kept', async (
   const s = await joined({}, { portMapping: [{ proto: 6, port: 80, hostIp: '', hostPort: 8080, hostPortEnd: 0 }] });
   await s.kernel.createNetns(target(3).key);
   const other = ep(3, { portMapping: [{ proto: 6, port: 80, hostIp: '', hostPort: 8080, hostPortEnd: 0 }] });
-  await t.rejects(s.driver.join(s.n, other, target(3)), { status: 409, code: 'PORT_IN_USE' });
+  await t.rejects(s.driver.join(s.n, other, target(3)), { kind: 'conflict', code: 'PORT_IN_USE' });
   t.equal(await s.kernel.link(hostVethName(other.id)), undefined, 'veth of the refused join removed');
-  await t.rejects(s.driver.join(s.n, ep(4), target(4, { isDefault: true })), { status: 400, message: /host's namespace/ });
+  await t.rejects(s.driver.join(s.n, ep(4), target(4, { isDefault: true })), { code: 'NOT_SUPPORTED', message: /host's namespace/ });
 });
 
 t.test('leave: port maps and veth gone, also when the sandbox is already gone', async (t) => {

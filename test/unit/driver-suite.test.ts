@@ -44,7 +44,7 @@ for (const type of make(new FakeKernel(), new FakeFirewall()).map((d) => d.type)
       const calls = kernel.calls.length;
       const n = record(d, {});
       t.equal(kernel.calls.length, calls, 'validateNetwork touches no kernel');
-      t.throws(() => d.validateNetwork({ bad: { nested: true } }), { code: 'BAD_REQUEST' }, 'a non-scalar option is a BadRequest');
+      t.throws(() => d.validateNetwork({ bad: { nested: true } }), { code: 'INVALID_OPTION' }, 'a non-scalar option is a BadRequest');
 
       n.driver = await d.createNetwork(n);
       const e = endpoint(n, 2);

@@ -22,7 +22,7 @@ t.test('records networks and port maps', async (t) => {
 t.test('a taken host port is a PORT_IN_USE conflict and changes nothing', async (t) => {
   const fw = new FakeFirewall();
   await fw.addPortMaps([PM]);
-  await t.rejects(fw.addPortMaps([{ ...PM, hostPort: 9090 }, { ...PM, containerIp: '172.18.0.3' }]), { code: 'PORT_IN_USE', status: 409 });
+  await t.rejects(fw.addPortMaps([{ ...PM, hostPort: 9090 }, { ...PM, containerIp: '172.18.0.3' }]), { code: 'PORT_IN_USE', kind: 'conflict' });
   t.same([...fw.portMaps.keys()], ['ports4_any tcp . 8080'], '9090 was not added either');
   await fw.removePortMaps([{ ...PM, containerIp: '172.18.0.3' }]);
   t.equal(fw.portMaps.size, 1, 'removing a mapping that is not ours leaves the port alone');
@@ -33,8 +33,8 @@ t.test('a taken host port is a PORT_IN_USE conflict and changes nothing', async 
 
 t.test('bad input is rejected before anything is recorded', async (t) => {
   const fw = new FakeFirewall();
-  await t.rejects(fw.addNetwork({ ...NET, bridge: 'no good' }), { code: 'BAD_REQUEST' });
-  await t.rejects(fw.addPortMaps([{ ...PM, hostPort: 0 }]), { code: 'BAD_REQUEST' });
+  await t.rejects(fw.addNetwork({ ...NET, bridge: 'no good' }), { code: 'INVALID_NAME' });
+  await t.rejects(fw.addPortMaps([{ ...PM, hostPort: 0 }]), { code: 'INVALID_PORT' });
   t.same(fw.calls, []);
 });
 

@@ -2,8 +2,8 @@
 import t from 'tap';
 import { DEFAULT_POOLS_V4, DEFAULT_POOLS_V6, contains, overlaps, parseDefaultPools, pickSubnet } from '../../drivers/ipam/index.js';
 
-function err(fn: () => unknown): { code?: string; status?: number; message: string } | undefined {
-  try { fn(); } catch (e) { return e as { code?: string; status?: number; message: string }; }
+function err(fn: () => unknown): { code?: string; kind?: string; message: string } | undefined {
+  try { fn(); } catch (e) { return e as { code?: string; kind?: string; message: string }; }
   return undefined;
 }
 
@@ -11,7 +11,7 @@ t.test('parseDefaultPools', async (t) => {
   t.same(parseDefaultPools('172.17.0.0/16:16,192.168.0.0/16:20'), [{ base: '172.17.0.0/16', size: 16 }, { base: '192.168.0.0/16', size: 20 }]);
   t.same(parseDefaultPools(' FD00:0::/48:64 '), [{ base: 'fd00::/48', size: 64 }]);
   for (const bad of ['', '10.0.0.0/8', '10.0.0.0:24', '10.0.0.1/8:16', '10.0.0.0/16:8', '10.0.0.0/16:31', 'fd00::/48:127', 'x/8:16', '10.0.0.0/8:16,']) {
-    t.equal(err(() => parseDefaultPools(bad))?.code, 'BAD_REQUEST', JSON.stringify(bad));
+    t.equal(err(() => parseDefaultPools(bad))?.code, 'INVALID_SUBNET', JSON.stringify(bad));
   }
   t.match(err(() => parseDefaultPools('10.0.0.0/8:16,10.0.0.1/8:16'))?.message, /item 2/);
 });
@@ -39,7 +39,7 @@ t.test('pickSubnet: exhaustion is a 409 naming the pools', async (t) => {
   t.equal(pickSubnet(pools, ['10.10.0.0/24']).subnet, '10.10.1.0/24');
   const e = err(() => pickSubnet(pools, ['10.10.0.0/24', '10.10.1.9', '10.20.0.0/16']));
   t.equal(e?.code, 'POOL_EXHAUSTED');
-  t.equal(e?.status, 409);
+  t.equal(e?.kind, 'conflict');
   t.match(e?.message, /10\.10\.0\.0\/23:24.*10\.20\.0\.0\/24:24/);
   t.equal(err(() => pickSubnet(pools, ['not-an-ip']))?.code, 'INTERNAL');
 });

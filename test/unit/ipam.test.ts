@@ -20,30 +20,30 @@ t.test('validate: canonical record, default gateway', async (t) => {
 });
 
 t.test('validate: bad input names the field', async (t) => {
-  const cases: [Parameters<typeof validateIpamRequest>[0], 4 | 6, RegExp][] = [
-    [{ subnet: '10.0.0.5/24' }, 4, /^subnet: .*host bits.*10\.0\.0\.0\/24/],
-    [{ subnet: '10.0.0.0' }, 4, /^subnet: .*prefix length/],
-    [{ subnet: '10.0.0.0/33' }, 4, /^subnet:/],
-    [{ subnet: '10.0.0.0/31' }, 4, /^subnet: .*too small/],
-    [{ subnet: 'fd00::/64' }, 4, /^subnet: .*not an IPv4/],
-    [{ subnet: '10.0.0.0/24' }, 6, /^subnet: .*not an IPv6/],
-    [{ subnet: 'fe80::1%eth0/64' }, 6, /^subnet:/],
-    [{ subnet: 42 }, 4, /^subnet:/],
-    [{}, 4, /^subnet: is required/],
-    [{ gateway: '10.0.0.1' }, 4, /^gateway: needs a subnet/],
-    [{ subnet: '10.0.0.0/24', gateway: '10.0.1.1' }, 4, /^gateway: .*outside/],
-    [{ subnet: '10.0.0.0/24', gateway: '10.0.0.0' }, 4, /^gateway: .*network address/],
-    [{ subnet: '10.0.0.0/24', gateway: '10.0.0.255' }, 4, /^gateway: .*broadcast/],
-    [{ subnet: '10.0.0.0/24', gateway: '10.0.0.1/24' }, 4, /^gateway: .*without a prefix/],
-    [{ subnet: '10.0.0.0/24', ip_range: '10.0.1.0/25' }, 4, /^ip_range: .*not inside/],
-    [{ subnet: '10.0.0.0/24', ip_range: '10.0.0.0/23' }, 4, /^ip_range: .*not inside/],
-    [{ subnet: '10.0.0.0/24', ip_range: '10.0.0.1/25' }, 4, /^ip_range: .*host bits/],
-    [{ subnet: '10.0.0.0/24', aux_addresses: { a: '10.0.5.1' } }, 4, /^aux_addresses\.a: .*outside/],
-    [{ subnet: '10.0.0.0/24', aux_addresses: { b: 'nope' } }, 4, /^aux_addresses\.b:/],
-    [{ subnet: '10.0.0.0/24', aux_addresses: ['10.0.0.3'] }, 4, /^aux_addresses:/],
+  const cases: [Parameters<typeof validateIpamRequest>[0], 4 | 6, RegExp, string][] = [
+    [{ subnet: '10.0.0.5/24' }, 4, /^subnet: .*host bits.*10\.0\.0\.0\/24/, 'INVALID_SUBNET'],
+    [{ subnet: '10.0.0.0' }, 4, /^subnet: .*prefix length/, 'INVALID_SUBNET'],
+    [{ subnet: '10.0.0.0/33' }, 4, /^subnet:/, 'INVALID_SUBNET'],
+    [{ subnet: '10.0.0.0/31' }, 4, /^subnet: .*too small/, 'INVALID_SUBNET'],
+    [{ subnet: 'fd00::/64' }, 4, /^subnet: .*not an IPv4/, 'INVALID_SUBNET'],
+    [{ subnet: '10.0.0.0/24' }, 6, /^subnet: .*not an IPv6/, 'INVALID_SUBNET'],
+    [{ subnet: 'fe80::1%eth0/64' }, 6, /^subnet:/, 'INVALID_SUBNET'],
+    [{ subnet: 42 }, 4, /^subnet:/, 'INVALID_SUBNET'],
+    [{}, 4, /^subnet: is required/, 'INVALID_IPAM'],
+    [{ gateway: '10.0.0.1' }, 4, /^gateway: needs a subnet/, 'INVALID_IPAM'],
+    [{ subnet: '10.0.0.0/24', gateway: '10.0.1.1' }, 4, /^gateway: .*outside/, 'INVALID_ADDRESS'],
+    [{ subnet: '10.0.0.0/24', gateway: '10.0.0.0' }, 4, /^gateway: .*network address/, 'INVALID_ADDRESS'],
+    [{ subnet: '10.0.0.0/24', gateway: '10.0.0.255' }, 4, /^gateway: .*broadcast/, 'INVALID_ADDRESS'],
+    [{ subnet: '10.0.0.0/24', gateway: '10.0.0.1/24' }, 4, /^gateway: .*without a prefix/, 'INVALID_ADDRESS'],
+    [{ subnet: '10.0.0.0/24', ip_range: '10.0.1.0/25' }, 4, /^ip_range: .*not inside/, 'INVALID_SUBNET'],
+    [{ subnet: '10.0.0.0/24', ip_range: '10.0.0.0/23' }, 4, /^ip_range: .*not inside/, 'INVALID_SUBNET'],
+    [{ subnet: '10.0.0.0/24', ip_range: '10.0.0.1/25' }, 4, /^ip_range: .*host bits/, 'INVALID_SUBNET'],
+    [{ subnet: '10.0.0.0/24', aux_addresses: { a: '10.0.5.1' } }, 4, /^aux_addresses\.a: .*outside/, 'INVALID_ADDRESS'],
+    [{ subnet: '10.0.0.0/24', aux_addresses: { b: 'nope' } }, 4, /^aux_addresses\.b:/, 'INVALID_ADDRESS'],
+    [{ subnet: '10.0.0.0/24', aux_addresses: ['10.0.0.3'] }, 4, /^aux_addresses:/, 'INVALID_IPAM'],
   ];
-  for (const [req, fam, re] of cases) {
-    t.equal(code(() => validateIpamRequest(req, fam)), 'BAD_REQUEST', JSON.stringify(req));
+  for (const [req, fam, re, want] of cases) {
+    t.equal(code(() => validateIpamRequest(req, fam)), want, JSON.stringify(req));
     t.match(message(() => validateIpamRequest(req, fam)), re, JSON.stringify(req));
   }
 });
@@ -84,9 +84,9 @@ t.test('allocate: a freed address is not reused at once', async (t) => {
 t.test('allocate: exhaustion of a /29 names the subnet', async (t) => {
   const rec = validateIpamRequest({ subnet: '10.9.9.0/29' }, 4);
   const used = new Set(['10.9.9.2', '10.9.9.3', '10.9.9.4', '10.9.9.5', '10.9.9.6']);
-  const err = (() => { try { allocate(rec, used); } catch (e) { return e as { code: string; status: number; message: string }; } return undefined; })();
+  const err = (() => { try { allocate(rec, used); } catch (e) { return e as { code: string; kind: string; message: string }; } return undefined; })();
   t.equal(err?.code, 'POOL_EXHAUSTED');
-  t.equal(err?.status, 409);
+  t.equal(err?.kind, 'conflict');
   t.match(err?.message, /10\.9\.9\.0\/29/);
   const ranged = validateIpamRequest({ subnet: '10.9.0.0/24', ip_range: '10.9.0.8/30' }, 4);
   t.match(message(() => allocate(ranged, new Set(['10.9.0.8', '10.9.0.9', '10.9.0.10', '10.9.0.11']))), /10\.9\.0\.8\/30.*10\.9\.0\.0\/24/);
@@ -99,9 +99,9 @@ t.test('allocate: ip_range and a wanted address', async (t) => {
   t.same(w, { address: '10.2.200.9', prefixLen: 16, cursor: '10.2.3.7' }, 'wanted: anywhere in the subnet, cursor untouched');
   t.equal(code(() => allocate(rec, new Set(['10.2.0.5/16']), '10.2.0.5')), 'ADDRESS_IN_USE');
   t.equal(code(() => allocate(rec, new Set(), '10.2.0.1')), 'ADDRESS_IN_USE', 'gateway');
-  t.equal(code(() => allocate(rec, new Set(), '10.3.0.1')), 'BAD_REQUEST', 'outside');
-  t.equal(code(() => allocate(rec, new Set(), '10.2.255.255')), 'BAD_REQUEST', 'broadcast');
-  t.equal(code(() => allocate(rec, new Set(), 'fd00::1')), 'BAD_REQUEST', 'family');
+  t.equal(code(() => allocate(rec, new Set(), '10.3.0.1')), 'INVALID_ADDRESS', 'outside');
+  t.equal(code(() => allocate(rec, new Set(), '10.2.255.255')), 'INVALID_ADDRESS', 'broadcast');
+  t.equal(code(() => allocate(rec, new Set(), 'fd00::1')), 'INVALID_ADDRESS', 'family');
 });
 
 t.test('allocate: IPv6 /64', async (t) => {
@@ -140,5 +140,5 @@ t.test('allocate: fast in a /16 with thousands in use', async (t) => {
 t.test('macFromIpv4', async (t) => {
   t.equal(macFromIpv4('172.17.0.2'), '02:42:ac:11:00:02');
   t.equal(macFromIpv4('10.0.0.255/8'), '02:42:0a:00:00:ff');
-  t.equal(code(() => macFromIpv4('fd00::1')), 'BAD_REQUEST');
+  t.equal(code(() => macFromIpv4('fd00::1')), 'INVALID_ADDRESS');
 });

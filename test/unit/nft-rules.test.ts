@@ -25,7 +25,7 @@ t.test('checkNetwork validates and canonicalises', async (t) => {
   t.equal(n.subnet6, 'fd00:1::/64');
   for (const bad of [{ id: 'xyz' }, { id: 'ab' }, { bridge: 'a"b' }, { bridge: 'a b' }, { bridge: 'x'.repeat(16) }, { bridge: '' },
     { subnet4: 'fd00::/64' }, { subnet4: '10.0.0.1' }, { subnet6: '10.0.0.0/8' }]) {
-    t.equal(code(() => checkNetwork({ ...NET, ...bad })), 'BAD_REQUEST', JSON.stringify(bad));
+    t.match(code(() => checkNetwork({ ...NET, ...bad })), /^INVALID_(NAME|ADDRESS)$/, JSON.stringify(bad));
   }
 });
 
@@ -37,7 +37,7 @@ t.test('portElem picks the map by family and host address', async (t) => {
   t.same(portElem({ ...PM, proto: 'sctp', hostIp: 'fd00::0:1', containerIp: 'fd00:1::2' }).key, 'sctp . fd00::1 . 8080');
   for (const bad of [{ proto: 'icmp' }, { hostPort: 0 }, { hostPort: 65536 }, { containerPort: 1.5 }, { containerIp: '172.18.0.2/16' },
     { containerIp: 'x' }, { hostIp: 'fd00::1' }, { hostIp: '1.2.3.4; flush ruleset' }]) {
-    t.equal(code(() => portElem({ ...PM, ...bad } as FwPortMap)), 'BAD_REQUEST', JSON.stringify(bad));
+    t.match(code(() => portElem({ ...PM, ...bad } as FwPortMap)), /^INVALID_(PORT|ADDRESS)$/, JSON.stringify(bad));
   }
 });
 
@@ -168,12 +168,12 @@ t.test('NftFirewall: one process per change, sysctls, errors', async (t) => {
   t.match(nft.log(), /ARGS -f -\n.*add element inet lnetd ports4_any \{ tcp \. 8080 : 172\.18\.0\.2 \. 80 \}/s);
 
   nft.failOnce('Error: Could not process rule: File exists\n');
-  await t.rejects(fw.addPortMaps([{ ...PM, containerIp: '172.18.0.3' }]), { code: 'PORT_IN_USE', status: 409 });
+  await t.rejects(fw.addPortMaps([{ ...PM, containerIp: '172.18.0.3' }]), { code: 'PORT_IN_USE', kind: 'conflict' });
   nft.failOnce('Error: Could not process rule: Operation not permitted\n');
   await t.rejects(fw.addNetwork(NET), { message: /nft: add network .*Operation not permitted/ });
   const before = processCount();
-  await t.rejects(fw.addNetwork({ ...NET, bridge: 'bad"name' }), { code: 'BAD_REQUEST' });
-  await t.rejects(fw.removeNetwork('abc; flush ruleset'), { code: 'BAD_REQUEST' });
+  await t.rejects(fw.addNetwork({ ...NET, bridge: 'bad"name' }), { code: 'INVALID_NAME' });
+  await t.rejects(fw.removeNetwork('abc; flush ruleset'), { code: 'INVALID_NAME' });
   t.equal(processCount(), before, 'bad input starts nothing');
 
   // A fresh instance removes by id what it never saw: it reads the table back.

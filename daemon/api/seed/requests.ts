@@ -3,70 +3,35 @@
 
 import { isIP, isIPv4 } from 'node:net';
 import { BadRequest } from '../../../errors/index.js';
-import type { PortSpec } from '../../../store/records.js';
+import type { CreateEndpointInput, CreateNetworkInput, IpamInput, JoinInput, PublishInput } from '../../controller/types.js';
 import {
   arr, asObject, bool, CONTAINER_ID_RE, ENDPOINT_NAME_RE, exposedPorts, NAME_RE, portMapping, str, stringMap,
-  type PortBindingReq,
 } from './validate.js';
-
-export interface IpamReq { subnet?: string; gateway?: string; ipRange?: string; aux: Record<string, string> }
-
-export interface CreateNetworkReq {
-  name: string;
-  networkType: string;
-  options: Record<string, unknown>;
-  ipam: IpamReq[];
-  enableIpv6?: boolean;
-  internal?: boolean;
-}
-
-export interface CreateEndpointReq {
-  name: string;
-  exposedPorts: PortSpec[];
-  portMapping: PortBindingReq[];
-  ipv4?: string;
-  ipv6?: string;
-  mac?: string;
-  service?: boolean;
-}
-
-export interface JoinReq {
-  containerId: string;
-  hostName?: string;
-  domainName?: string;
-  hostsPath?: string;
-  resolvConfPath?: string;
-  dns: string[];
-  extraHosts: Array<{ name: string; address: string }>;
-  useDefaultSandbox: boolean;
-}
-
-export interface PublishReq extends CreateEndpointReq { networkName: string }
 
 const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 const DOMAIN_RE = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?$/;
 const MAC_RE = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
 
-function ipamEntry(raw: unknown, field: string): IpamReq {
+function ipamEntry(raw: unknown, field: string): IpamInput {
   const o = asObject(raw, field);
   const cidr = (k: string) => str(o, k, { max: 64 });
   return { subnet: cidr('subnet') ?? cidr('Subnet'), gateway: cidr('gateway') ?? cidr('Gateway'), ipRange: cidr('ip_range') ?? cidr('IPRange'), aux: { ...stringMap(o, 'aux_addresses'), ...stringMap(o, 'AuxiliaryAddresses') } };
 }
 
 /** ipam: {subnet, gateway, ip_range, aux_addresses} or Docker's {config: [...]} with one entry per family. */
-function ipamReqs(body: Record<string, unknown>): IpamReq[] {
+function ipamReqs(body: Record<string, unknown>): IpamInput[] {
   const raw = body.ipam;
   if (raw === undefined || raw === null) return [];
   const o = asObject(raw, 'ipam');
   if (o.config !== undefined && o.config !== null) {
     const list = arr(o, 'config').map((c, i) => ipamEntry(c, `ipam.config[${i}]`));
-    if (list.length > 2) throw new BadRequest('ipam.config takes at most one IPv4 and one IPv6 entry');
+    if (list.length > 2) throw new BadRequest('ipam.config takes at most one IPv4 and one IPv6 entry', 'INVALID_IPAM');
     return list;
   }
   return [ipamEntry(o, 'ipam')];
 }
 
-export function parseCreateNetwork(body: unknown): CreateNetworkReq {
+export function parseCreateNetwork(body: unknown): CreateNetworkInput {
   const o = asObject(body);
   const options = o.options === undefined || o.options === null ? {} : asObject(o.options, 'options');
   return {
@@ -79,12 +44,12 @@ export function parseCreateNetwork(body: unknown): CreateNetworkReq {
   };
 }
 
-export function parseCreateEndpoint(body: unknown): CreateEndpointReq {
+export function parseCreateEndpoint(body: unknown): CreateEndpointInput {
   const o = asObject(body);
   const ipv4 = str(o, 'ipv4_address', { max: 64 });
-  if (ipv4 !== undefined && !isIPv4(ipv4)) throw new BadRequest('ipv4_address must be an IPv4 address');
+  if (ipv4 !== undefined && !isIPv4(ipv4)) throw new BadRequest('ipv4_address must be an IPv4 address', 'INVALID_ADDRESS');
   const ipv6 = str(o, 'ipv6_address', { max: 64 });
-  if (ipv6 !== undefined && isIP(ipv6) !== 6) throw new BadRequest('ipv6_address must be an IPv6 address');
+  if (ipv6 !== undefined && isIP(ipv6) !== 6) throw new BadRequest('ipv6_address must be an IPv6 address', 'INVALID_ADDRESS');
   return {
     name: str(o, 'name', { required: true, re: ENDPOINT_NAME_RE, hint: 'use 1-64 letters, digits, "_", "." or "-" (an optional leading "/")' })!,
     exposedPorts: exposedPorts(o),
@@ -97,7 +62,7 @@ export function parseCreateEndpoint(body: unknown): CreateEndpointReq {
 
 function dnsList(o: Record<string, unknown>): string[] {
   return arr(o, 'dns').map((d, i) => {
-    if (typeof d !== 'string' || isIP(d) === 0) throw new BadRequest(`dns[${i}] must be an IP address`);
+    if (typeof d !== 'string' || isIP(d) === 0) throw new BadRequest(`dns[${i}] must be an IP address`, 'INVALID_ADDRESS');
     return d;
   });
 }
@@ -115,8 +80,8 @@ function extraHosts(o: Record<string, unknown>): Array<{ name: string; address: 
       name = e.name;
       address = e.address;
     }
-    if (typeof name !== 'string' || !DOMAIN_RE.test(name)) throw new BadRequest(`extra_hosts[${i}] needs a host name`);
-    if (typeof address !== 'string' || isIP(address) === 0) throw new BadRequest(`extra_hosts[${i}] needs an IP address`);
+    if (typeof name !== 'string' || !DOMAIN_RE.test(name)) throw new BadRequest(`extra_hosts[${i}] needs a host name`, 'INVALID_NAME');
+    if (typeof address !== 'string' || isIP(address) === 0) throw new BadRequest(`extra_hosts[${i}] needs an IP address`, 'INVALID_ADDRESS');
     return { name, address };
   });
 }
@@ -126,15 +91,15 @@ function filePath(o: Record<string, unknown>, field: string): string | undefined
   const p = str(o, field, { max: 4096 });
   if (p === undefined) return undefined;
   if (!p.startsWith('/') || p.endsWith('/') || p.split('/').some((seg) => seg === '..' || seg === '.') || p.includes('\0')) {
-    throw new BadRequest(`${field} must be an absolute file path without "." or ".." parts`);
+    throw new BadRequest(`${field} must be an absolute file path without "." or ".." parts`, 'INVALID_PATH');
   }
   return p;
 }
 
-export function parseJoin(body: unknown): JoinReq {
+export function parseJoin(body: unknown): JoinInput {
   const o = asObject(body);
   const parent = o.parent_updates;
-  if (parent !== undefined && parent !== null && !Array.isArray(parent)) throw new BadRequest('parent_updates must be an array or null');
+  if (parent !== undefined && parent !== null && !Array.isArray(parent)) throw new BadRequest('parent_updates must be an array or null', 'INVALID_FIELD');
   return {
     containerId: str(o, 'container_id', { required: true, re: CONTAINER_ID_RE, hint: 'use 1-128 letters, digits, "_", "." or "-"' })!,
     hostName: str(o, 'host_name', { re: HOSTNAME_RE, hint: 'use a DNS label' }),
@@ -147,7 +112,7 @@ export function parseJoin(body: unknown): JoinReq {
   };
 }
 
-export function parsePublish(body: unknown): PublishReq {
+export function parsePublish(body: unknown): PublishInput {
   const o = asObject(body);
   const networkName = str(o, 'network_name', { required: true, max: 64 })!;
   return { ...parseCreateEndpoint(o), networkName, service: true };
@@ -158,8 +123,8 @@ export function parseFilters(query: Record<string, unknown>, allowed: string[]):
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(query)) {
     if (!allowed.includes(k)) throw new BadRequest(`unsupported filter "${k.slice(0, 64)}": use ${allowed.join(', ')}`, 'UNSUPPORTED_FILTER');
-    if (typeof v !== 'string') throw new BadRequest(`filter ${k} must be given once`);
-    if (v.length > 256) throw new BadRequest(`filter ${k} is longer than 256 bytes`);
+    if (typeof v !== 'string') throw new BadRequest(`filter ${k} must be given once`, 'INVALID_FILTER');
+    if (v.length > 256) throw new BadRequest(`filter ${k} is longer than 256 bytes`, 'INVALID_FILTER');
     out[k] = v;
   }
   return out;

@@ -3,22 +3,17 @@
 
 import Router from '@koa/router';
 import type { Controller } from '../../controller/controller.js';
-import { createEndpoint, deleteEndpoint } from '../../controller/endpoints.js';
-import { join, leave } from '../../controller/join.js';
-import { createNetwork, deleteNetwork } from '../../controller/networks.js';
+import type { NameFilter } from '../../controller/types.js';
 import { BadRequest, NotFound } from '../../../errors/index.js';
 import { parseCreateEndpoint, parseCreateNetwork, parseFilters, parseJoin, parsePublish } from './requests.js';
 import { CONTAINER_ID_RE } from './validate.js';
 import * as wire from './wire.js';
 
-interface Named { id: string; name: string }
-
-function filtered<T extends Named>(items: T[], f: Record<string, string>): T[] {
-  return items.filter((i) => (f.name === undefined || i.name === f.name) && (f['partial-id'] === undefined || i.id.startsWith(f['partial-id'])));
-}
+/** The seed's `name` and `partial-id` query filters. */
+const nameFilter = (f: Record<string, string>): NameFilter => ({ name: f.name, idPrefix: f['partial-id'] });
 
 function containerParam(id: string): string {
-  if (!CONTAINER_ID_RE.test(id)) throw new BadRequest(`container id ${JSON.stringify(id.slice(0, 80))} is not valid`);
+  if (!CONTAINER_ID_RE.test(id)) throw new BadRequest(`container id ${JSON.stringify(id.slice(0, 80))} is not valid`, 'INVALID_PARAMETER');
   return id;
 }
 
@@ -31,7 +26,6 @@ export interface Extra {
 
 export function routes(c: Controller, extra: Extra): Router {
   const r = new Router();
-  const s = c.state;
 
   r.get('/_ping', (ctx) => { ctx.type = 'text/plain'; ctx.body = 'OK'; });
   r.head('/_ping', (ctx) => { ctx.type = 'text/plain'; ctx.body = 'OK'; });
@@ -44,67 +38,59 @@ export function routes(c: Controller, extra: Extra): Router {
 
   r.get('/networks', (ctx) => {
     const f = parseFilters(ctx.query, ['name', 'partial-id']);
-    ctx.body = filtered([...s.networks.values()], f).map((n) => wire.network(s, n));
+    ctx.body = c.listNetworks(nameFilter(f)).map(wire.network);
   });
   r.post('/networks', async (ctx) => {
-    ctx.body = JSON.stringify((await createNetwork(c, parseCreateNetwork(ctx.request.body))).id);
+    ctx.body = JSON.stringify((await c.createNetwork(parseCreateNetwork(ctx.request.body))).id);
     ctx.type = 'application/json';
   });
-  r.get('/networks/:nid', (ctx) => { ctx.body = wire.network(s, c.network(ctx.params.nid)); });
-  r.delete('/networks/:nid', async (ctx) => { await deleteNetwork(c, ctx.params.nid); ctx.status = 200; ctx.body = ''; });
+  r.get('/networks/:nid', (ctx) => { ctx.body = wire.network(c.inspectNetwork(ctx.params.nid)); });
+  r.delete('/networks/:nid', async (ctx) => { await c.deleteNetwork(ctx.params.nid); ctx.status = 200; ctx.body = ''; });
 
   r.get('/networks/:nid/endpoints', (ctx) => {
     const f = parseFilters(ctx.query, ['name', 'partial-id']);
-    const net = c.network(ctx.params.nid);
-    ctx.body = filtered(s.networkEndpoints(net.id), f).map((e) => wire.endpoint(s, e));
+    ctx.body = c.listEndpoints(ctx.params.nid, nameFilter(f)).map(wire.endpoint);
   });
   r.post('/networks/:nid/endpoints', async (ctx) => {
-    ctx.body = JSON.stringify((await createEndpoint(c, ctx.params.nid, parseCreateEndpoint(ctx.request.body))).id);
+    ctx.body = JSON.stringify((await c.createEndpoint(ctx.params.nid, parseCreateEndpoint(ctx.request.body))).id);
     ctx.type = 'application/json';
   });
-  r.get('/networks/:nid/endpoints/:eid', (ctx) => { ctx.body = wire.endpoint(s, c.endpoint(c.network(ctx.params.nid), ctx.params.eid)); });
-  r.delete('/networks/:nid/endpoints/:eid', async (ctx) => { await deleteEndpoint(c, ctx.params.nid, ctx.params.eid); ctx.status = 200; ctx.body = ''; });
+  r.get('/networks/:nid/endpoints/:eid', (ctx) => { ctx.body = wire.endpoint(c.inspectEndpoint(ctx.params.nid, ctx.params.eid)); });
+  r.delete('/networks/:nid/endpoints/:eid', async (ctx) => { await c.deleteEndpoint(ctx.params.nid, ctx.params.eid); ctx.status = 200; ctx.body = ''; });
 
   r.post('/networks/:nid/endpoints/:eid/containers', async (ctx) => {
-    ctx.body = JSON.stringify(await join(c, ctx.params.nid, ctx.params.eid, parseJoin(ctx.request.body)));
+    ctx.body = JSON.stringify(await c.join(ctx.params.nid, ctx.params.eid, parseJoin(ctx.request.body)));
     ctx.type = 'application/json';
   });
   r.delete('/networks/:nid/endpoints/:eid/containers/:cid', async (ctx) => {
-    await leave(c, ctx.params.nid, ctx.params.eid, containerParam(ctx.params.cid));
+    await c.leave(ctx.params.nid, ctx.params.eid, containerParam(ctx.params.cid));
     ctx.status = 200;
     ctx.body = '';
   });
 
   r.get('/services', (ctx) => {
     const f = parseFilters(ctx.query, ['name', 'partial-id', 'network']);
-    const net = f.network === undefined ? undefined : c.network(f.network);
-    const eps = net ? s.networkEndpoints(net.id) : [...s.endpoints.values()];
-    ctx.body = filtered(eps, f).map((e) => wire.endpoint(s, e));
+    ctx.body = c.listServices({ ...nameFilter(f), network: f.network }).map(wire.endpoint);
   });
   r.post('/services', async (ctx) => {
-    const req = parsePublish(ctx.request.body);
-    ctx.body = JSON.stringify((await createEndpoint(c, req.networkName, req)).id);
+    ctx.body = JSON.stringify((await c.publish(parsePublish(ctx.request.body))).id);
     ctx.type = 'application/json';
   });
-  r.get('/services/:sid', (ctx) => { ctx.body = wire.endpoint(s, c.service(ctx.params.sid)); });
+  r.get('/services/:sid', (ctx) => { ctx.body = wire.endpoint(c.inspectService(ctx.params.sid)); });
   r.delete('/services/:sid', async (ctx) => {
-    const e = c.service(ctx.params.sid);
-    await deleteEndpoint(c, e.networkId, e.id);
+    await c.unpublish(ctx.params.sid);
     ctx.status = 200;
     ctx.body = '';
   });
   r.post('/services/:sid/backend', async (ctx) => {
-    const e = c.service(ctx.params.sid);
-    ctx.body = JSON.stringify(await join(c, e.networkId, e.id, parseJoin(ctx.request.body)));
+    ctx.body = JSON.stringify(await c.attachBackend(ctx.params.sid, parseJoin(ctx.request.body)));
     ctx.type = 'application/json';
   });
   r.get('/services/:sid/backend', (ctx) => {
-    const e = c.service(ctx.params.sid);
-    ctx.body = e.container ? [{ id: e.container }] : [];
+    ctx.body = c.serviceBackends(ctx.params.sid).map((id) => ({ id }));
   });
   r.delete('/services/:sid/backend/:cid', async (ctx) => {
-    const e = c.service(ctx.params.sid);
-    await leave(c, e.networkId, e.id, containerParam(ctx.params.cid));
+    await c.detachBackend(ctx.params.sid, containerParam(ctx.params.cid));
     ctx.status = 200;
     ctx.body = '';
   });

@@ -3,7 +3,7 @@
 // rejected request can't have changed anything.
 
 import { BadRequest } from '../../../errors/index.js';
-import type { PortSpec } from '../../../store/records.js';
+import type { PortBindingInput, PortSpec } from '../../controller/types.js';
 
 export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 /** Endpoint and service names may carry Docker's leading slash ("/lonely_pasteur"). */
@@ -15,7 +15,7 @@ export const PROTOS: Record<number, 'tcp' | 'udp' | 'sctp'> = { 6: 'tcp', 17: 'u
 type Json = Record<string, unknown>;
 
 export function asObject(body: unknown, what = 'request body'): Json {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequest(`${what} must be a JSON object`);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequest(`${what} must be a JSON object`, 'INVALID_BODY');
   return body as Json;
 }
 
@@ -26,32 +26,32 @@ function present(v: unknown): boolean {
 export function str(o: Json, field: string, opts: { required?: boolean; max?: number; re?: RegExp; hint?: string } = {}): string | undefined {
   const v = o[field];
   if (!present(v) || (v === '' && !opts.required)) {
-    if (opts.required) throw new BadRequest(`${field} is required`);
+    if (opts.required) throw new BadRequest(`${field} is required`, 'MISSING_FIELD');
     return undefined;
   }
-  if (typeof v !== 'string') throw new BadRequest(`${field} must be a string`);
-  if (opts.max !== undefined && Buffer.byteLength(v) > opts.max) throw new BadRequest(`${field} must be at most ${opts.max} bytes`);
-  if (opts.re && !opts.re.test(v)) throw new BadRequest(`${field} ${JSON.stringify(v.slice(0, 80))} is not valid${opts.hint ? `: ${opts.hint}` : ''}`);
+  if (typeof v !== 'string') throw new BadRequest(`${field} must be a string`, 'INVALID_FIELD');
+  if (opts.max !== undefined && Buffer.byteLength(v) > opts.max) throw new BadRequest(`${field} must be at most ${opts.max} bytes`, 'INVALID_FIELD');
+  if (opts.re && !opts.re.test(v)) throw new BadRequest(`${field} ${JSON.stringify(v.slice(0, 80))} is not valid${opts.hint ? `: ${opts.hint}` : ''}`, 'INVALID_FIELD');
   return v;
 }
 
 export function bool(o: Json, field: string): boolean | undefined {
   const v = o[field];
   if (!present(v)) return undefined;
-  if (typeof v !== 'boolean') throw new BadRequest(`${field} must be true or false`);
+  if (typeof v !== 'boolean') throw new BadRequest(`${field} must be true or false`, 'INVALID_FIELD');
   return v;
 }
 
 export function int(v: unknown, field: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new BadRequest(`${field} must be an integer from ${min} to ${max}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new BadRequest(`${field} must be an integer from ${min} to ${max}`, 'INVALID_PORT');
   return v;
 }
 
 export function arr(o: Json, field: string): unknown[] {
   const v = o[field];
   if (!present(v)) return [];
-  if (!Array.isArray(v)) throw new BadRequest(`${field} must be an array`);
-  if (v.length > 4096) throw new BadRequest(`${field} has more than 4096 elements`);
+  if (!Array.isArray(v)) throw new BadRequest(`${field} must be an array`, 'INVALID_FIELD');
+  if (v.length > 4096) throw new BadRequest(`${field} has more than 4096 elements`, 'INVALID_FIELD');
   return v;
 }
 
@@ -62,17 +62,17 @@ export function stringMap(o: Json, field: string): Record<string, string> {
   const m = asObject(v, field);
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(m)) {
-    if (k.length > 256) throw new BadRequest(`${field} has a key longer than 256 bytes`);
+    if (k.length > 256) throw new BadRequest(`${field} has a key longer than 256 bytes`, 'INVALID_FIELD');
     if (typeof val === 'string') out[k] = val;
     else if (typeof val === 'number' || typeof val === 'boolean') out[k] = String(val);
-    else throw new BadRequest(`${field}.${k} must be a string, number or boolean`);
-    if (out[k].length > 4096) throw new BadRequest(`${field}.${k} is longer than 4096 bytes`);
+    else throw new BadRequest(`${field}.${k} must be a string, number or boolean`, 'INVALID_FIELD');
+    if (out[k].length > 4096) throw new BadRequest(`${field}.${k} is longer than 4096 bytes`, 'INVALID_FIELD');
   }
   return out;
 }
 
 export function proto(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !(v in PROTOS)) throw new BadRequest(`${field} must be 6 (tcp), 17 (udp) or 132 (sctp)`);
+  if (typeof v !== 'number' || !(v in PROTOS)) throw new BadRequest(`${field} must be 6 (tcp), 17 (udp) or 132 (sctp)`, 'INVALID_PORT');
   return v;
 }
 
@@ -83,19 +83,18 @@ export function exposedPorts(o: Json): PortSpec[] {
   });
 }
 
-export interface PortBindingReq { proto: number; port: number; hostIp: string; hostPort: number; hostPortEnd: number }
 
 /** port_mapping in the seed's snake_case or libnetwork's PortBinding names. */
-export function portMapping(o: Json, isIp: (s: string) => boolean): PortBindingReq[] {
+export function portMapping(o: Json, isIp: (s: string) => boolean): PortBindingInput[] {
   return arr(o, 'port_mapping').map((raw, i) => {
     const p = asObject(raw, `port_mapping[${i}]`);
     const f = `port_mapping[${i}]`;
     const pick = (a: string, b: string) => (p[a] !== undefined ? p[a] : p[b]);
     const hostIpRaw = pick('host_ip', 'HostIP') ?? '';
-    if (typeof hostIpRaw !== 'string' || (hostIpRaw !== '' && !isIp(hostIpRaw))) throw new BadRequest(`${f}.host_ip must be an IP address or ""`);
+    if (typeof hostIpRaw !== 'string' || (hostIpRaw !== '' && !isIp(hostIpRaw))) throw new BadRequest(`${f}.host_ip must be an IP address or ""`, 'INVALID_ADDRESS');
     const hostPort = int(pick('host_port', 'HostPort') ?? 0, `${f}.host_port`, 0, 65535);
     const hostPortEnd = int(pick('host_port_end', 'HostPortEnd') ?? 0, `${f}.host_port_end`, 0, 65535);
-    if (hostPortEnd !== 0 && (hostPort === 0 || hostPortEnd < hostPort)) throw new BadRequest(`${f}.host_port_end must be 0 or at least host_port (and host_port not 0)`);
+    if (hostPortEnd !== 0 && (hostPort === 0 || hostPortEnd < hostPort)) throw new BadRequest(`${f}.host_port_end must be 0 or at least host_port (and host_port not 0)`, 'INVALID_PORT');
     return {
       proto: proto(pick('proto', 'Proto'), `${f}.proto`),
       port: int(pick('port', 'Port'), `${f}.port`, 1, 65535),

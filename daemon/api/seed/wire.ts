@@ -1,19 +1,18 @@
-// The wire format: records to the seed's snake_case JSON. The seed's fields
-// come first and exactly as shown; extra fields follow.
+// The wire format: controller views to the seed's snake_case JSON. The seed's
+// fields come first and exactly as shown; extra fields follow.
 
-import type { EndpointRecord, NetworkRecord, PortBinding, SubnetRecord } from '../../../store/records.js';
-import type { State } from '../../controller/state.js';
+import type { EndpointBrief, EndpointView, NetworkView, PortBinding, SubnetRecord } from '../../controller/types.js';
 
 const binding = (p: PortBinding) => ({ proto: p.proto, port: p.port, host_ip: p.hostIp, host_port: p.hostPort, host_port_end: p.hostPortEnd });
 const ipamConfig = (s: SubnetRecord) => ({ subnet: s.subnet, gateway: s.gateway, ...(s.ipRange ? { ip_range: s.ipRange } : {}), aux_addresses: s.aux });
 
-export function endpointBrief(state: State, e: EndpointRecord) {
-  return { id: e.id, name: e.name, network: state.networks.get(e.networkId)?.name ?? e.networkId };
+export function endpointBrief(e: EndpointBrief) {
+  return { id: e.id, name: e.name, network: e.networkName };
 }
 
-export function endpoint(state: State, e: EndpointRecord) {
+export function endpoint(e: EndpointView) {
   return {
-    ...endpointBrief(state, e),
+    ...endpointBrief(e),
     network_id: e.networkId,
     exposed_ports: e.exposedPorts,
     port_mapping: e.portMapping.map(binding),
@@ -21,18 +20,18 @@ export function endpoint(state: State, e: EndpointRecord) {
     ipv6_address: e.ipv6 ?? '',
     mac_address: e.mac ?? '',
     container_id: e.container ?? '',
-    sandbox_key: e.container ? state.sandboxes.get(e.container)?.key ?? '' : '',
+    sandbox_key: e.sandboxKey ?? '',
     interface_name: e.ifname ?? '',
     created: e.created,
   };
 }
 
-export function network(state: State, n: NetworkRecord) {
+export function network(n: NetworkView) {
   return {
     name: n.name,
     id: n.id,
     type: n.type,
-    endpoints: state.networkEndpoints(n.id).map((e) => endpointBrief(state, e)),
+    endpoints: n.endpoints.map(endpointBrief),
     created: n.created,
     predefined: n.predefined,
     internal: n.internal,

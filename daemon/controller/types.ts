@@ -1,0 +1,71 @@
+// The controller's own API types: what operations take, what queries answer.
+// API surfaces (daemon/api/<surface>/) parse their wire format into these and
+// shape these into their wire format; nothing here knows HTTP.
+
+import type { EndpointRecord, NetworkRecord, PortSpec, SandboxRecord } from '../../store/records.js';
+
+export type { EndpointRecord, NetworkRecord, PortBinding, PortSpec, SandboxRecord, SubnetRecord } from '../../store/records.js';
+
+/** One address family's IPAM request (subnet, gateway, range, reserved addresses). */
+export interface IpamInput { subnet?: string; gateway?: string; ipRange?: string; aux: Record<string, string> }
+
+export interface CreateNetworkInput {
+  name: string;
+  /** Driver type; '' means the default (bridge). */
+  networkType: string;
+  /** Raw driver options: the driver's validate() turns them into settings. */
+  options: Record<string, unknown>;
+  ipam: IpamInput[];
+  enableIpv6?: boolean;
+  internal?: boolean;
+}
+
+/** A requested port mapping; hostPort 0 asks for a free one. */
+export interface PortBindingInput { proto: number; port: number; hostIp: string; hostPort: number; hostPortEnd: number }
+
+export interface CreateEndpointInput {
+  name: string;
+  exposedPorts: PortSpec[];
+  portMapping: PortBindingInput[];
+  ipv4?: string;
+  ipv6?: string;
+  mac?: string;
+  /** Created through /services (publish). */
+  service?: boolean;
+}
+
+export interface PublishInput extends CreateEndpointInput { networkName: string }
+
+export interface JoinInput {
+  containerId: string;
+  hostName?: string;
+  domainName?: string;
+  hostsPath?: string;
+  resolvConfPath?: string;
+  dns: string[];
+  extraHosts: Array<{ name: string; address: string }>;
+  /** Join in the daemon's own namespace (as host networks always do). */
+  useDefaultSandbox: boolean;
+}
+
+/** List filters every query shares: exact name, id prefix. */
+export interface NameFilter { name?: string; idPrefix?: string }
+export interface ServiceFilter extends NameFilter { network?: string }
+
+/** An endpoint with what a reader needs beside its record. */
+export interface EndpointView extends EndpointRecord {
+  networkName: string;
+  /** The sandbox (netns path) while joined. */
+  sandboxKey?: string;
+}
+
+export interface EndpointBrief { id: string; name: string; networkName: string }
+
+/** A network with its endpoints, in creation order. */
+export interface NetworkView extends NetworkRecord {
+  endpoints: EndpointBrief[];
+}
+
+export type SandboxView = SandboxRecord;
+
+export interface Counts { networks: number; endpoints: number; sandboxes: number }
