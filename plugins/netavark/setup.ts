@@ -4,12 +4,12 @@
 // that fails undoes what it did; a teardown never stops at its first failure.
 
 import { statSync } from 'node:fs';
-import type { Client } from './client.js';
+import { ApiError, type Client } from './client.js';
 import {
   createEndpoint, deleteNetworkIfEmpty, endpointName, ensureNetwork, findEndpoint, findNetwork, joinInto, removeEndpoint,
   type LnetdEndpoint, type LnetdNetwork,
 } from './lnetd.js';
-import type { NetworkInfo, Options } from './options.js';
+import type { NetworkInfo, Options, PerNetwork, PortMap } from './options.js';
 
 export interface StatusBlock {
   dns_search_domains: string[];
@@ -35,7 +35,23 @@ async function portsPublished(c: Client, containerId: string): Promise<boolean> 
   return all.some((e) => e.container_id === containerId && e.port_mapping.length > 0);
 }
 
-class Failure extends Error {}
+type Undo = Array<{ what: string; run: () => Promise<void> }>;
+
+async function setupOne(c: Client, netns: string, o: Options, name: string, opts: PerNetwork, info: NetworkInfo, ports: PortMap[], undo: Undo): Promise<StatusBlock> {
+  const { net, created } = await ensureNetwork(c, info);
+  if (created) undo.push({ what: `delete network ${name}`, run: () => deleteNetworkIfEmpty(c, net) });
+  const epName = endpointName(o.containerName, o.containerId);
+  const old = await findEndpoint(c, net.id, epName);
+  if (old && old.container_id && old.container_id !== o.containerId) {
+    throw new Error(`lnetd endpoint ${epName} on network ${name} is joined to container ${old.container_id.slice(0, 12)}`);
+  }
+  // a leftover of this container (a setup before a crash, an earlier namespace): replace it
+  if (old) await removeEndpoint(c, net.id, old, o.containerId);
+  const ep = await createEndpoint(c, net, epName, info, opts, ports);
+  undo.push({ what: `remove endpoint ${epName} on ${name}`, run: () => removeEndpoint(c, net.id, { ...ep, container_id: o.containerId }, o.containerId) });
+  await joinInto(c, net.id, ep.id, o.containerId, netns, opts.ifname);
+  return statusBlock(ep, net, info, opts.ifname);
+}
 
 export async function setup(c: Client, netns: string, o: Options): Promise<Record<string, StatusBlock>> {
   try {
@@ -44,24 +60,21 @@ export async function setup(c: Client, netns: string, o: Options): Promise<Recor
     throw new Error(`invalid namespace path ${netns}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const out: Record<string, StatusBlock> = {};
-  const undo: Array<{ what: string; run: () => Promise<void> }> = [];
+  const undo: Undo = [];
   let published = o.ports.length === 0 || (await portsPublished(c, o.containerId));
   try {
     for (const { name, opts, info } of o.networks) {
-      const { net, created } = await ensureNetwork(c, info);
-      if (created) undo.push({ what: `delete network ${name}`, run: () => deleteNetworkIfEmpty(c, net) });
-      const epName = endpointName(o.containerName, o.containerId);
-      const old = await findEndpoint(c, net.id, epName);
-      if (old && old.container_id && old.container_id !== o.containerId) {
-        throw new Failure(`lnetd endpoint ${epName} on network ${name} is joined to container ${old.container_id.slice(0, 12)}`);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          out[name] = await setupOne(c, netns, o, name, opts, info, published ? [] : o.ports, undo);
+          break;
+        } catch (err) {
+          // the last teardown on this network deleted it between our look-up and our endpoint: make it again
+          if (attempt < 3 && err instanceof ApiError && err.status === 404 && err.code === 'NETWORK_NOT_FOUND') continue;
+          throw err;
+        }
       }
-      // a leftover of this container (a setup before a crash, an earlier namespace): replace it
-      if (old) await removeEndpoint(c, net.id, old, o.containerId);
-      const ep = await createEndpoint(c, net, epName, info, opts, published ? [] : o.ports);
-      if (!published && ep.port_mapping.length > 0) published = true;
-      undo.push({ what: `remove endpoint ${epName} on ${name}`, run: () => removeEndpoint(c, net.id, { ...ep, container_id: o.containerId }, o.containerId) });
-      await joinInto(c, net.id, ep.id, o.containerId, netns, opts.ifname);
-      out[name] = statusBlock(ep, net, info, opts.ifname);
+      published = true;
     }
     return out;
   } catch (err) {

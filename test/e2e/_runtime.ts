@@ -4,9 +4,10 @@
 // whose private mount namespace would hide the runtime's own netns mounts
 // between calls), with every directory it keeps state in under a tmp dir.
 // What a rootful runtime still writes to fixed system paths
-// (/run/containers/networks, /var/lib/containers/cache, /run/runc) is removed
-// afterwards when it was not there before; runtime tests take a lock first so
-// two tap workers never share those paths.
+// (/run/containers/networks, /var/lib/containers/cache, and runc's /run/runc:
+// the `podman container cleanup` that conmon starts passes no --runtime-flag)
+// is removed afterwards when it was not there before; runtime tests take a
+// lock first so two tap workers never share those paths.
 
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -119,7 +120,7 @@ export class Podman {
 
   /** podman ARGS in the daemon's host namespace; never throws. */
   run(args: string[], timeoutMs = 60_000): Run {
-    const argv = ['--net=' + this.daemon.nsPath, 'podman', '--root', join(this.dir, 'root'), '--runroot', join(this.dir, 'runroot'), '--runtime-flag', `root=${join(this.dir, 'runc')}`, ...args];
+    const argv = ['--net=' + this.daemon.nsPath, 'podman', '--root', join(this.dir, 'root'), '--runroot', join(this.dir, 'runroot'), ...args];
     const r: SpawnSyncReturns<string> = spawnSync('nsenter', argv, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, CONTAINERS_CONF: this.conf, LNETD_SOCKET: this.daemon.socket } });
     return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
   }
