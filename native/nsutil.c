@@ -11,7 +11,10 @@
 #include <string.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <net/if.h>
 #include <unistd.h>
 #include <node_api.h>
 
@@ -117,10 +120,11 @@ static napi_value mount_tmpfs(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// makeNetns(): a promise of an fd on a fresh network namespace, made on a
-// libuv pool thread so the kernel's ~0.6 ms for unshare() runs beside the
-// main thread instead of on it. The pool thread goes home to its own
-// namespace before it returns; nothing else it runs depends on the namespace.
+// makeNetns(): a promise of an fd on a fresh network namespace with lo up,
+// made on a libuv pool thread so the kernel's ~0.6 ms for unshare() (and
+// the loopback's bring-up) runs beside the main thread instead of on it. The
+// pool thread goes home to its own namespace before it returns; nothing else
+// it runs depends on the namespace.
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
@@ -128,6 +132,21 @@ typedef struct {
   int err;
   const char *what;
 } make_ns_t;
+
+// lo up in the calling thread's namespace (SIOCSIFFLAGS: one syscall, no netlink socket).
+static int lo_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  struct ifreq r;
+  memset(&r, 0, sizeof r);
+  strcpy(r.ifr_name, "lo");
+  int rc = ioctl(s, SIOCGIFFLAGS, &r);
+  if (rc == 0) { r.ifr_flags |= IFF_UP; rc = ioctl(s, SIOCSIFFLAGS, &r); }
+  int err = errno;
+  close(s);
+  errno = err;
+  return rc;
+}
 
 static void make_ns_execute(napi_env env, void *data) {
   (void)env;
@@ -137,6 +156,7 @@ static void make_ns_execute(napi_env env, void *data) {
   if (unshare(CLONE_NEWNET) != 0) { job->err = errno; job->what = "unshare(CLONE_NEWNET)"; close(home); return; }
   job->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (job->fd < 0) { job->err = errno; job->what = "open new netns"; }
+  else if (lo_up() != 0) { job->err = errno; job->what = "set lo up"; close(job->fd); job->fd = -1; }
   if (setns(home, CLONE_NEWNET) != 0) {
     // A pool thread left in a stray namespace would be harmless for file and
     // LevelDB work, but say so rather than hide it.

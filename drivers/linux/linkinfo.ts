@@ -134,11 +134,13 @@ export interface VethPeer {
   mac?: string;
   mtu?: number;
   nsFd?: number;  // fd of the namespace the peer is created in (IFLA_NET_NS_FD)
+  index?: number; // ifindex asked for in that namespace (0 or absent: the kernel picks)
 }
 
 /** IFLA_LINKINFO payload for a veth pair. The peer is a whole link request of
  *  its own (ifinfomsg + attributes), so it lands in another namespace with its
- *  name, MAC and MTU set. Its ifinfomsg stays empty: asking for IFF_UP there
+ *  name, MAC, MTU and, if asked, ifindex set (knowing the index spares a
+ *  lookup before the addresses go on). Its ifinfomsg has no flags: asking for IFF_UP there
  *  fails with ENOTCONN, because the kernel opens the peer before the pair is
  *  linked. */
 export function vethLinkinfo(peer: VethPeer): Buffer {
@@ -146,7 +148,7 @@ export function vethLinkinfo(peer: VethPeer): Buffer {
   if (peer.mac) peerAttrs.push({ type: IFLA_ADDRESS, data: macToBuffer(peer.mac) });
   if (peer.mtu) peerAttrs.push({ type: IFLA_MTU, data: u32(peer.mtu) });
   if (peer.nsFd !== undefined) peerAttrs.push({ type: IFLA_NET_NS_FD, data: u32(peer.nsFd) });
-  const peerPayload = Buffer.concat([ifinfomsg(), encodeAttrs(peerAttrs)]);
+  const peerPayload = Buffer.concat([ifinfomsg({ index: peer.index }), encodeAttrs(peerAttrs)]);
   return encodeAttrs([
     { type: IFLA_INFO_KIND, data: str('veth') },
     { type: IFLA_INFO_DATA, nested: true, data: [{ type: VETH_INFO_PEER, nested: true, data: peerPayload }] },

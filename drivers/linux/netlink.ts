@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { closeSync, fstatSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import netlink from 'netlink';
-import type { RtNetlinkSocket, rt, ifla } from 'netlink';
+import type { NetlinkMessage, NetlinkSocket, RtNetlinkSocket, rt, ifla } from 'netlink';
 import { isGone, wrap } from '../../errors/index.js';
 import type { AddressInfo, Kernel, LinkInfo, RouteInfo, SetupConfig, VethSpec } from './kernel.js';
 import { NetnsPool } from './nspool.js';
@@ -18,7 +18,8 @@ import {
   bridgeLinkinfo, bridgePortLinkinfo, bufferToIp, noIpv6LinkLocal, bufferToMac, decodeLinkKind, ipToBuffer, macToBuffer, parseCidr, vethLinkinfo,
 } from './linkinfo.js';
 
-const { createRtNetlink, FlagsNew } = netlink;
+const { createRtNetlink, FlagsNew, Flags, formatMessage, checkError, AttrStream } = netlink;
+const MSG = netlink.rt.MessageType;
 const AF = { 4: 2, 6: 10 } as const;      // AF_INET, AF_INET6
 const RT_TABLE_MAIN = 254;
 const LOOPBACK_IFINDEX = 1;               // fixed in every namespace
@@ -30,6 +31,57 @@ interface NsHandle {
   sock: RtNetlinkSocket;  // created inside that namespace
   dev: number;            // nsfs identity of the namespace, to notice a path re-mounted elsewhere
   ino: number;
+  /** A namespace we just made holds lo (1) only, so we can pick the ifindex of
+   *  each link we put in it and never look one up: the next one to give. */
+  nextIndex?: number;
+  /** ifindex by name of the links we put in it with an index we picked. */
+  picked?: Map<string, number>;
+}
+
+/** One request of a batch; `ok` lists error codes that count as success (EEXIST for an ensure). */
+interface Req { type: number; payload: Uint8Array[]; flags?: number; ok?: string[] }
+
+function linkReq(type: number, data: rt.Link, attrs: ifla.LinkAttrs, flags = 0): Req {
+  const out = new AttrStream();
+  netlink.rt.formatLinkMessage({ kind: 'link', data, attrs }, out);
+  return { type, payload: out.bufs, flags };
+}
+
+/** The parts of NetlinkSocket that wait for an answer by sequence number (public at run time, protected in its types). */
+interface Waiting {
+  makeRef(seq: number, cb: (err: Error | null, msgs?: NetlinkMessage[]) => void): number;
+  dropRef(seq: number): void;
+}
+
+/** Several requests in one datagram, so one sendmsg and one read: the kernel
+ * runs them in order, answers a failure of any at once (errors are always
+ * answered) and only the last asks for an ACK. The result is the first failure. */
+function batch(sock: RtNetlinkSocket, reqs: Req[]): Promise<void> {
+  const nl: NetlinkSocket = sock.socket;
+  const waits = nl as unknown as Waiting;
+  const port = nl.address().port;
+  const seqs = reqs.map(() => nl.generateSeq());
+  return new Promise((resolve, reject) => {
+    let failed: unknown;
+    let settled = false;
+    const finish = (err?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      for (const seq of seqs) waits.dropRef(seq);
+      if (err) reject(err); else resolve();
+    };
+    reqs.forEach((r, k) => waits.makeRef(seqs[k]!, (err, msgs) => {
+      let e: unknown = err;
+      if (!e && msgs?.[0]) { try { checkError(msgs[0]); } catch (x) { e = x; } }
+      if (e && !r.ok?.includes(code(e) ?? '')) failed ??= e;
+      if (k === reqs.length - 1) finish(failed);
+    }));
+    const last = reqs.length - 1;
+    const bufs = reqs.flatMap((r, k) => formatMessage({
+      type: r.type, flags: Flags.REQUEST | (r.flags ?? 0) | (k === last ? Flags.ACK : 0), seq: seqs[k]!, port, data: r.payload,
+    }));
+    nl.socket.send(bufs, undefined, (err) => { if (err) finish(err); });
+  });
 }
 
 type Errno = NodeJS.ErrnoException;
@@ -132,7 +184,10 @@ export class NetlinkKernel implements Kernel {
 
   async createNetns(path: string): Promise<void> {
     const what = `create netns ${path}`;
-    const h = await this.op(what, () => this.mountNewNetns(path));
+    const { h, loUp } = await this.op(what, () => this.mountNewNetns(path));
+    h.nextIndex = LOOPBACK_IFINDEX + 1;
+    h.picked = new Map();
+    if (loUp) return;
     try {
       await h.sock.setLink({ index: LOOPBACK_IFINDEX, ...UP });
     } catch (err) {
@@ -141,9 +196,9 @@ export class NetlinkKernel implements Kernel {
     }
   }
 
-  /** A pooled namespace bound at path, or else unshare, bind-mount, socket, back
-   *  home: all synchronous, no await in between. */
-  private mountNewNetns(path: string): NsHandle {
+  /** A pooled namespace bound at path (made with lo up), or else unshare,
+   *  bind-mount, socket, back home: all synchronous, no await in between. */
+  private mountNewNetns(path: string): { h: NsHandle; loUp: boolean } {
     const pooled = this.pool?.take();
     if (pooled !== undefined) {
       try {
@@ -157,7 +212,7 @@ export class NetlinkKernel implements Kernel {
         const st = fstatSync(pooled);
         const h = { fd: pooled, sock: inNetns(pooled, this.own.fd, () => createRtNetlink()), dev: st.dev, ino: st.ino };
         this.handles.set(path, h);
-        return h;
+        return { h, loUp: true };
       } catch (err) {
         closeSync(pooled);
         unmountNetns(path);
@@ -169,7 +224,7 @@ export class NetlinkKernel implements Kernel {
     const st = fstatSync(fd);
     const h = { fd, sock, dev: st.dev, ino: st.ino };
     this.handles.set(path, h);
-    return h;
+    return { h, loUp: false };
   }
 
   async deleteNetns(path: string): Promise<void> {
@@ -234,36 +289,40 @@ export class NetlinkKernel implements Kernel {
     const what = `create veth ${spec.name} (peer ${spec.peer.name} in ${spec.peer.ns})`;
     await this.op(what, async () => {
       const peerNs = this.handle(spec.peer.ns);
+      const index = peerNs.nextIndex;
       const attrs: ifla.LinkAttrs = {
         ifname: spec.name,
-        linkinfo: vethLinkinfo({ name: spec.peer.name, mac: spec.peer.mac, mtu: spec.mtu, nsFd: peerNs.fd }),
+        linkinfo: vethLinkinfo({ name: spec.peer.name, mac: spec.peer.mac, mtu: spec.mtu, nsFd: peerNs.fd, index }),
       };
       if (spec.mtu) attrs.mtu = spec.mtu;
       if (spec.master) attrs.master = await this.masterIndex(spec.master);
-      // master and up are applied by the kernel after the link is registered, in this one request
+      // Bridge-port settings only apply to an existing port, so a second
+      // request, in the same datagram. It also keeps IPv6 from giving the host
+      // end a link-local address: a bridge port needs none, and its DAD and
+      // MLD packets would be flooded to every port of the bridge, which grows
+      // with every container. The peer has no carrier until the sandbox brings
+      // it up, so nothing was sent yet. Master and up are applied by the
+      // kernel after the link is registered, in the first request.
+      const port: ifla.LinkAttrs = { ifname: spec.name, afSpec: noIpv6LinkLocal() };
+      if (spec.hairpin) port.linkinfo = bridgePortLinkinfo({ hairpin: true });
+      const send = (): Promise<void> => batch(this.own.sock, [
+        linkReq(MSG.NEWLINK, UP, attrs, FlagsNew.CREATE | FlagsNew.EXCL),
+        linkReq(MSG.NEWLINK, {}, port),
+      ]);
       try {
-        await this.own.sock.newLink(UP, attrs, CREATE_EXCL);
+        await send();
       } catch (err) {
         // a bridge re-made behind our back has a new index: look it up again once
         if (!spec.master || code(err) !== 'ENODEV') throw err;
         this.masters.delete(spec.master);
         attrs.master = await this.masterIndex(spec.master);
-        await this.own.sock.newLink(UP, attrs, CREATE_EXCL);
+        await send();
+      }
+      if (index !== undefined) {
+        peerNs.nextIndex = index + 1;
+        peerNs.picked!.set(spec.peer.name, index);
       }
     });
-    try {
-      // Bridge-port settings only apply to an existing port, so a second request.
-      // It also keeps IPv6 from giving the host end a link-local address: a
-      // bridge port needs none, and its DAD and MLD packets would be flooded to
-      // every port of the bridge, which grows with every container. The peer
-      // has no carrier until the sandbox brings it up, so nothing was sent yet.
-      const attrs: ifla.LinkAttrs = { ifname: spec.name, afSpec: noIpv6LinkLocal() };
-      if (spec.hairpin) attrs.linkinfo = bridgePortLinkinfo({ hairpin: true });
-      await this.own.sock.newLink({}, attrs);
-    } catch (err) {
-      await this.deleteLink(spec.name).catch(() => undefined);
-      throw wrap(`${what}: set hairpin and addrgenmode`, errno(err));
-    }
   }
 
   private async masterIndex(name: string): Promise<number> {
@@ -330,16 +389,25 @@ export class NetlinkKernel implements Kernel {
   async setupInterface(ifname: string, ns: string, cfg: SetupConfig): Promise<void> {
     await this.op(`set up ${ifname}${at(ns)}`, async () => {
       const h = this.handle(ns);
-      const index = await this.indexOf(h, ifname);
-      const existsOk = (p: Promise<unknown>) => p.catch((err) => { if (code(err) !== 'EEXIST') throw err; });
-      // No await between the sends: each is one sendmsg that the kernel handles
-      // before returning, so up, addresses and routes are applied in this order.
-      const pending: Array<Promise<unknown>> = [];
-      if (cfg.ipv6 === false) pending.push(h.sock.setLink({ index }, { afSpec: noIpv6LinkLocal() }));
-      pending.push(h.sock.setLink({ index, ...UP }));
-      for (const cidr of cfg.addresses) pending.push(existsOk(h.sock.newAddress(...this.addrRequest(cidr, index), CREATE_EXCL)));
-      for (const r of cfg.routes) pending.push(existsOk(h.sock.newRoute(...routeRequest(r), CREATE_EXCL)));
-      await Promise.all(pending);
+      const index = h.picked?.get(ifname) ?? (await this.indexOf(h, ifname));
+      // One datagram, applied in this order: no link-local (before up, so
+      // none is made), up, addresses, routes; what exists already is success.
+      const reqs: Req[] = [];
+      if (cfg.ipv6 === false) reqs.push(linkReq(MSG.SETLINK, { index }, { afSpec: noIpv6LinkLocal() }));
+      reqs.push(linkReq(MSG.SETLINK, { index, ...UP }, {}));
+      for (const cidr of cfg.addresses) {
+        const out = new AttrStream();
+        const [data, attrs] = this.addrRequest(cidr, index);
+        netlink.rt.formatAddressMessage({ kind: 'address', data, attrs }, out);
+        reqs.push({ type: MSG.NEWADDR, payload: out.bufs, flags: FlagsNew.CREATE | FlagsNew.EXCL, ok: ['EEXIST'] });
+      }
+      for (const r of cfg.routes) {
+        const out = new AttrStream();
+        const [data, attrs] = routeRequest(r);
+        netlink.rt.formatRouteMessage({ kind: 'route', data, attrs }, out);
+        reqs.push({ type: MSG.NEWROUTE, payload: out.bufs, flags: FlagsNew.CREATE | FlagsNew.EXCL, ok: ['EEXIST'] });
+      }
+      await batch(h.sock, reqs);
     });
   }
 

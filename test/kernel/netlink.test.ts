@@ -104,6 +104,31 @@ if (process.getuid?.() !== 0) {
     t.equal(await k.link('lvt2x'), undefined, 'nothing left of the failed pair');
   });
 
+  t.test('setupInterface: one batch (no link-local, up, address, route); a failure inside it is reported', async (t) => {
+    await k.ensureBridge('lnet-t5', {});
+    await k.addAddress('lnet-t5', '10.98.0.1/24');
+    const ns = host.nsPath('batch');
+    await k.createNetns(ns);
+    await k.createVeth({ name: 'lvt51', master: 'lnet-t5', hairpin: true, peer: { name: 'eth0', ns } });
+    const cfg = { addresses: ['10.98.0.7/24'], routes: [{ dst: 'default', gateway: '10.98.0.1' }], ipv6: false };
+    await k.setupInterface('eth0', ns, cfg);
+    const [eth0] = await ipJson<(IpLink & { ifindex: number })[]>(ns, ['link', 'show', 'eth0']);
+    t.equal(eth0?.ifindex, 2, 'a fresh namespace: the peer got the index we picked');
+    t.ok(eth0?.flags.includes('UP'));
+    t.match(await ipJson<IpRoute[]>(ns, ['route', 'show', 'default']), [{ gateway: '10.98.0.1', dev: 'eth0' }]);
+    const r = await nsExec(ns, ['ping', '-c', '1', '-W', '2', '10.98.0.1']);
+    t.equal(r.code, 0, 'the gateway answers');
+    const [addr] = await ipJson<IpAddr[]>(ns, ['addr', 'show', 'eth0']);
+    t.same(addr?.addr_info.map((a) => a.local), ['10.98.0.7'], 'no IPv6 link-local inside');
+    const [hostEnd] = await host.ipJson<IpAddr[]>(['addr', 'show', 'lvt51']);
+    t.same(hostEnd?.addr_info, [], 'none on the host end either');
+    await k.setupInterface('eth0', ns, cfg);  // all there already: success
+    await t.rejects(k.setupInterface('eth0', ns, { addresses: ['10.98.0.8/24'], routes: [{ dst: '10.97.0.0/16', gateway: '10.96.0.1' }] }),
+      { code: 'ENETUNREACH', message: /set up eth0/ }, 'a route the kernel refuses fails the batch');
+    t.match(await ipJson<IpAddr[]>(ns, ['addr', 'show', 'eth0']), [{ addr_info: [{ local: '10.98.0.7' }, { local: '10.98.0.8' }] }], 'what came before it was applied, in order');
+    await k.deleteNetns(ns);
+  });
+
   t.test('two sandboxes on one bridge ping each other (IPv4, IPv6)', async (t) => {
     await k.ensureBridge('lnet-t3', {});
     await k.addAddress('lnet-t3', '10.99.0.1/24');

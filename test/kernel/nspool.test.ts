@@ -3,6 +3,7 @@
 
 import t from 'tap';
 import { fstatSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { NetnsPool } from '../../drivers/linux/nspool.js';
 import { makeNetns } from '../../drivers/linux/native.js';
 
@@ -14,6 +15,8 @@ t.test('makeNetns: a fresh namespace as an fd, made off the main thread', async 
   t.not(fstatSync(a).ino, fstatSync(b).ino, 'two distinct namespaces');
   t.not(`net:[${fstatSync(a).ino}]`, before, 'not our own');
   t.equal(ownNs(), before, 'the main thread stayed home');
+  const lo = JSON.parse(execFileSync('nsenter', [`--net=/proc/${process.pid}/fd/${a}`, 'ip', '-j', 'link', 'show', 'lo'], { encoding: 'utf8' }));
+  t.ok(lo[0].flags.includes('UP'), 'lo is up already: a join sends nothing for it');
   const { closeSync } = await import('node:fs');
   closeSync(a);
   closeSync(b);
