@@ -36,12 +36,14 @@ export interface JoinTarget {
   containerId: string;
   key: string;            // netns path
   isDefault: boolean;     // the daemon's own namespace
-  ifname: string;         // eth<N>
+  ifname: string;         // eth<N>, or the name the runtime asked for
   gatewayProvider: boolean; // this endpoint sets the sandbox's default route
   /** Leave only: the sandbox namespace is deleted right after, and the kernel
    * reaps every interface inside it (a veth pair with its peer) in the
    * background — far cheaper than deleting each veth in line (16-20 ms). */
   sandboxGoing?: boolean;
+  /** The runtime made the namespace: lnetd only plugs into it (and never deletes it). */
+  runtimeNetns?: boolean;
 }
 
 export interface Driver {

@@ -50,6 +50,12 @@ export interface EndpointRecord {
   portMapping: PortBinding[];
   ipv4?: string;                  // CIDR of the endpoint's address, e.g. 172.18.0.2/16
   ipv6?: string;
+  /** Further addresses (CIDRs, either family) beyond ipv4/ipv6, in the same subnets. */
+  extraAddresses?: string[];
+  /** true: no address at all (the runtime's `ipam: none`). */
+  noAddress?: boolean;
+  /** Priority of the default routes this endpoint gives its sandbox (absent: the kernel's 0). */
+  routeMetric?: number;
   mac?: string;
   service: boolean;               // created through /services (publish)
   container?: string;             // container id while joined
@@ -62,6 +68,11 @@ export interface SandboxRecord {
   containerId: string;
   key: string;                    // netns path answered to the runtime
   isDefault: boolean;             // the daemon's own namespace (host network, use_default_sandbox)
+  /** false: the runtime made the namespace (key is only our bind mount of it);
+   *  lnetd never deletes it, only unmounts its own mount. Absent: lnetd made it. */
+  owned?: boolean;
+  runtimeKey?: string;            // the path the runtime named when it handed the namespace over
+  netnsIno?: number;              // inode of the runtime's namespace (nsfs), to recognise it again
   endpoints: string[];            // endpoint ids in join order; eth<N> follows this order
   nextIf: number;                 // next N for eth<N>: never reused while the sandbox lives
   hostName?: string;

@@ -1,13 +1,14 @@
 // Endpoint operations: create (addresses, MAC, host ports) and delete.
 
-import { macFromIpv4 } from '../../drivers/ipam/index.js';
-import type { EndpointRecord, NetworkRecord, PortBinding } from '../../store/records.js';
+import { randomBytes } from 'node:crypto';
+import { isIPv4 } from 'node:net';
+import { allocate, allocationCidr, macFromIpv4 } from '../../drivers/ipam/index.js';
+import type { EndpointRecord, NetworkRecord, PortBinding, SubnetRecord } from '../../store/records.js';
 import { RECORD_VERSION } from '../../store/records.js';
 import type { BatchOp } from '../../store/store.js';
 import { BadRequest, Conflict } from '../../errors/index.js';
 import type { CreateEndpointInput, PortBindingInput } from './types.js';
 import { newId, type Controller } from './controller.js';
-import { allocateAddress } from './ipam.js';
 
 /** Host port 0 means "pick one" from the range Docker uses for that. */
 export const EPHEMERAL_PORTS = { first: 49153, last: 65535 };
@@ -29,17 +30,40 @@ export function resolvePorts(c: Controller, reqs: PortBindingInput[]): PortBindi
   });
 }
 
+interface Addresses { ipv4?: string; ipv6?: string; extra: string[]; net: NetworkRecord }
+
 /** Addresses for the endpoint and the network record with its cursors moved on. */
-function addresses(c: Controller, net: NetworkRecord, req: CreateEndpointInput): { ipv4?: string; ipv6?: string; net: NetworkRecord } {
-  if (!net.ipv4) {
-    if (req.ipv4 || req.ipv6 || req.portMapping.length) throw new BadRequest(`network ${net.name} (${net.type}) has no IPAM: ipv4_address, ipv6_address and port_mapping can't be used`, 'NOT_SUPPORTED');
-    return { net };
+function addresses(c: Controller, net: NetworkRecord, req: CreateEndpointInput): Addresses {
+  const v6net = net.enableIpv6 ? net.ipv6 : undefined;
+  if (!net.ipv4 && !v6net) {
+    if (req.ipv4 || req.ipv6 || req.extraAddresses.length || req.portMapping.length) throw new BadRequest(`network ${net.name} (${net.type}) has no IPAM: ipv4_address, ipv6_address and port_mapping can't be used`, 'NOT_SUPPORTED');
+    return { extra: [], net };
   }
-  if (req.ipv6 && !net.ipv6) throw new BadRequest(`network ${net.name} has no IPv6: ipv6_address can't be used`, 'NOT_SUPPORTED');
-  const v4 = allocateAddress(c, net, net.ipv4, req.ipv4);
-  const v6 = net.ipv6 ? allocateAddress(c, net, net.ipv6, req.ipv6) : undefined;
-  return { ipv4: v4.cidr, ipv6: v6?.cidr, net: { ...net, ipv4: v4.rec, ipv6: v6?.rec ?? net.ipv6 } };
+  if (req.noAddress) return { extra: [], net };
+  if (req.ipv4 && !net.ipv4) throw new BadRequest(`network ${net.name} has no IPv4 (enable_ipv4 false): ipv4_address can't be used`, 'NOT_SUPPORTED');
+  if (req.ipv6 && !v6net) throw new BadRequest(`network ${net.name} has no IPv6: ipv6_address can't be used`, 'NOT_SUPPORTED');
+  const inUse = new Set(c.state.addressesByNetwork.get(net.id) ?? []);
+  const take = (rec: SubnetRecord, want?: string) => {
+    const a = allocate(rec, inUse, want);
+    inUse.add(a.address);
+    return { cidr: allocationCidr(a), rec: a.cursor === undefined ? rec : { ...rec, cursor: a.cursor } };
+  };
+  const v4 = net.ipv4 ? take(net.ipv4, req.ipv4) : undefined;
+  const v6 = v6net ? take(v6net, req.ipv6) : undefined;
+  const extra = req.extraAddresses.map((a, i) => {
+    const rec = isIPv4(a) ? net.ipv4 : v6net;
+    if (!rec) throw new BadRequest(`ipv${isIPv4(a) ? 4 : 6}_addresses[${i}]: network ${net.name} has no IPv${isIPv4(a) ? 4 : 6}`, 'NOT_SUPPORTED');
+    return take(rec, a).cidr;
+  });
+  return { ipv4: v4?.cidr, ipv6: v6?.cidr, extra, net: { ...net, ipv4: v4?.rec ?? net.ipv4, ipv6: v6?.rec ?? net.ipv6 } };
 }
+
+/** A random unicast, locally administered MAC (02:42:<IPv4> needs an IPv4 address). */
+const randomMac = (): string => {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+};
 
 export async function createEndpoint(c: Controller, netRef: string, req: CreateEndpointInput): Promise<EndpointRecord> {
   const netId = c.network(netRef).id;
@@ -49,7 +73,7 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
     if (c.state.networkEndpoints(netId).some((e) => e.name === req.name)) {
       throw new Conflict(`endpoint name ${req.name} is already in use in network ${net0.name}`, 'NAME_IN_USE');
     }
-    const { ipv4, ipv6, net } = addresses(c, net0, req);
+    const { ipv4, ipv6, extra, net } = addresses(c, net0, req);
     const ep: EndpointRecord = {
       version: RECORD_VERSION,
       id: newId(),
@@ -60,7 +84,10 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
       portMapping: resolvePorts(c, req.portMapping),
       ipv4,
       ipv6,
-      mac: req.mac ?? (ipv4 ? macFromIpv4(ipv4.split('/')[0]) : undefined),
+      ...(extra.length ? { extraAddresses: extra } : {}),
+      ...(req.noAddress ? { noAddress: true } : {}),
+      ...(req.routeMetric !== undefined ? { routeMetric: req.routeMetric } : {}),
+      mac: req.mac ?? (ipv4 ? macFromIpv4(ipv4.split('/')[0]) : net.type === 'bridge' ? randomMac() : undefined),
       service: req.service ?? false,
       driver: {},
     };

@@ -36,13 +36,14 @@ function fromRequest(req: IpamInput, family: 4 | 6, others: NetworkRecord[]): Su
 }
 
 /** IPv4 (and IPv6 when enabled) subnets for a new network: as requested, else from the default pools. */
-export async function networkSubnets(c: Controller, reqs: IpamInput[], enableIpv6: boolean): Promise<{ ipv4: SubnetRecord; ipv6?: SubnetRecord }> {
+export async function networkSubnets(c: Controller, reqs: IpamInput[], enableIpv6: boolean, enableIpv4 = true): Promise<{ ipv4?: SubnetRecord; ipv6?: SubnetRecord }> {
   const v4req = reqs.filter((r) => familyOf(r) === 4);
   const v6req = reqs.filter((r) => familyOf(r) === 6);
   if (v4req.length > 1 || v6req.length > 1) throw new BadRequest('ipam takes at most one IPv4 and one IPv6 subnet', 'INVALID_IPAM');
   if (v6req.length && !enableIpv6) throw new BadRequest('an IPv6 ipam entry needs enable_ipv6 (or option com.docker.network.enable_ipv6)', 'INVALID_IPAM');
+  if (v4req.length && !enableIpv4) throw new BadRequest('an IPv4 ipam entry contradicts enable_ipv4 false', 'INVALID_IPAM');
   const others = [...c.state.networks.values()];
-  const needPick = !v4req[0]?.subnet || (enableIpv6 && !v6req[0]?.subnet);
+  const needPick = (enableIpv4 && !v4req[0]?.subnet) || (enableIpv6 && !v6req[0]?.subnet);
   const busy = needPick ? await taken(c) : [];
   const subnet = (req: IpamInput | undefined, family: 4 | 6, pools: readonly IpamPool[]): SubnetRecord => {
     if (req?.subnet) return fromRequest(req, family, others);
@@ -51,7 +52,7 @@ export async function networkSubnets(c: Controller, reqs: IpamInput[], enableIpv
     const rec = validateIpamRequest({ subnet: picked.subnet, gateway: req?.gateway, ip_range: req?.ipRange, aux_addresses: req?.aux }, family);
     return { ...rec, pool: picked.pool };
   };
-  const ipv4 = subnet(v4req[0], 4, c.ipam.pools4);
+  const ipv4 = enableIpv4 ? subnet(v4req[0], 4, c.ipam.pools4) : undefined;
   const ipv6 = enableIpv6 ? subnet(v6req[0], 6, c.ipam.pools6) : undefined;
   return { ipv4, ipv6 };
 }

@@ -15,13 +15,15 @@ import { keyLock, sandboxKey } from './sandbox-key.js';
 const addr = (cidr?: string) => cidr?.split('/')[0];
 
 /** The sandbox a join will use: the container's existing one, or a new record. */
-function sandboxFor(c: Controller, net: NetworkRecord, req: JoinInput): { sb: SandboxRecord; fresh: boolean } {
+async function sandboxFor(c: Controller, net: NetworkRecord, req: JoinInput): Promise<{ sb: SandboxRecord; fresh: boolean }> {
   const isDefault = net.type === 'host' || req.useDefaultSandbox;
+  if (isDefault && req.sandboxKey) throw new BadRequest(`sandbox_key can't be used on network ${net.name}: its containers share the host's namespace`, 'NOT_SUPPORTED');
   const existing = c.state.sandboxes.get(req.containerId);
   if (existing) {
     if (existing.isDefault !== isDefault) {
       throw new Conflict(`container ${req.containerId} is ${existing.isDefault ? '' : 'not '}in the host's namespace; it can't join network ${net.name} ${isDefault ? 'there' : 'in its own namespace'}`, 'ALREADY_JOINED');
     }
+    if (req.sandboxKey) await sameRuntimeNetns(c, existing, req);
     return { sb: existing, fresh: false };
   }
   const key = isDefault ? c.defaultSandboxKey : sandboxKey(c.netnsDir, req.containerId);
@@ -34,11 +36,37 @@ function sandboxFor(c: Controller, net: NetworkRecord, req: JoinInput): { sb: Sa
     version: RECORD_VERSION, containerId: req.containerId, key, isDefault, endpoints: [], nextIf: 0,
     dns: [], extraHosts: [], created: new Date().toISOString(),
   };
+  if (req.sandboxKey) Object.assign(sb, { owned: false, runtimeKey: req.sandboxKey });
   return { sb, fresh: true };
 }
 
-/** The first endpoint of the sandbox on a non-internal network with IPv4 sets the default route. */
-const routesOut = (n: NetworkRecord | undefined): n is NetworkRecord => !!n && !n.internal && !!n.ipv4;
+/** A container's second join naming its namespace again must name the same one. */
+async function sameRuntimeNetns(c: Controller, sb: SandboxRecord, req: JoinInput): Promise<void> {
+  const ino = await c.kernel.netnsInode(req.sandboxKey!).catch((err) => { throw runtimeNetnsError(req.sandboxKey!, err); });
+  if (sb.owned !== false || ino !== sb.netnsIno || (req.netnsInode !== undefined && req.netnsInode !== ino)) {
+    throw new Conflict(`container ${req.containerId} already has a sandbox (${sb.runtimeKey ?? sb.key}) that is not the namespace ${req.sandboxKey}`, 'ALREADY_JOINED');
+  }
+}
+
+/** The runtime's namespace can't be opened or is not one: the request's fault. */
+function runtimeNetnsError(path: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT' || code === 'ENOTNETNS' || code === 'ELOOP' || code === 'ENXIO' || code === 'EACCES' || code === 'ENOTDIR') {
+    return new BadRequest(`sandbox_key ${path}: not a network namespace lnetd can join (${String((err as Error).message ?? code)})`, 'INVALID_PATH');
+  }
+  return wrap(`open sandbox_key ${path}`, err);
+}
+
+/** The interface name inside the sandbox: asked for, else eth<N>; never one another endpoint holds there. */
+function interfaceName(c: Controller, sb: SandboxRecord, req: JoinInput): string {
+  const name = req.interfaceName ?? `eth${sb.nextIf}`;
+  const holder = sb.endpoints.map((id) => c.state.endpoints.get(id)).find((e) => e?.ifname === name);
+  if (holder) throw new Conflict(`interface ${name} in the sandbox of container ${req.containerId} belongs to endpoint ${holder.name}`, 'NAME_IN_USE');
+  return name;
+}
+
+/** The first endpoint of the sandbox on a non-internal network with an address family sets the default route. */
+const routesOut = (n: NetworkRecord | undefined): n is NetworkRecord => !!n && !n.internal && (!!n.ipv4 || (n.enableIpv6 && !!n.ipv6));
 
 /** The endpoint (of those joined, in join order) whose network gives the sandbox its default route. */
 function gatewayEndpoint(c: Controller, ids: string[]): { ep: EndpointRecord; net: NetworkRecord } | undefined {
@@ -50,8 +78,10 @@ function gatewayEndpoint(c: Controller, ids: string[]): { ep: EndpointRecord; ne
   return undefined;
 }
 
-function providesGateway(c: Controller, sb: SandboxRecord, net: NetworkRecord): boolean {
-  return routesOut(net) && !gatewayEndpoint(c, sb.endpoints);
+/** An endpoint with a route metric always gives its default routes: with distinct
+ *  metrics several coexist, and the kernel prefers the lowest. */
+function providesGateway(c: Controller, sb: SandboxRecord, net: NetworkRecord, ep: EndpointRecord): boolean {
+  return routesOut(net) && !ep.noAddress && (ep.routeMetric !== undefined || !gatewayEndpoint(c, sb.endpoints));
 }
 
 /** When the endpoint that gave the default route leaves, the next one in join order gives it. */
@@ -59,8 +89,9 @@ export async function handOverGateway(c: Controller, sb: SandboxRecord, leaving:
   if (gatewayEndpoint(c, sb.endpoints)?.ep.id !== leaving) return;
   const next = gatewayEndpoint(c, sb.endpoints.filter((id) => id !== leaving));
   if (!next) return;
-  await c.kernel.addRoute({ dst: 'default', gateway: next.net.ipv4!.gateway }, sb.key);
-  if (next.net.enableIpv6 && next.net.ipv6) await c.kernel.addRoute({ dst: 'default', gateway: next.net.ipv6.gateway }, sb.key);
+  const metric = next.ep.routeMetric;
+  if (next.net.ipv4) await c.kernel.addRoute({ dst: 'default', gateway: next.net.ipv4.gateway, metric }, sb.key);
+  if (next.net.enableIpv6 && next.net.ipv6) await c.kernel.addRoute({ dst: 'default', gateway: next.net.ipv6.gateway, metric }, sb.key);
 }
 
 async function writeFiles(c: Controller, sb: SandboxRecord, joined: EndpointRecord[]): Promise<void> {
@@ -103,20 +134,31 @@ export async function join(c: Controller, netRef: string, epRef: string, req: Jo
     const mine = ep.container === req.containerId ? c.state.sandboxes.get(req.containerId) : undefined;
     if (mine) return mine.key;
     if (ep.container) throw new Conflict(`endpoint ${ep.name} is already joined to container ${ep.container}`, 'ALREADY_JOINED');
-    const { sb: sb0, fresh } = sandboxFor(c, net, req);
+    const { sb: sb0, fresh } = await sandboxFor(c, net, req);
     const sb = withRequest(sb0, req);
-    const target: JoinTarget = { containerId: req.containerId, key: sb.key, isDefault: sb.isDefault, ifname: `eth${sb.nextIf}`, gatewayProvider: providesGateway(c, sb, net) };
+    const target: JoinTarget = {
+      containerId: req.containerId, key: sb.key, isDefault: sb.isDefault, ifname: interfaceName(c, sb, req),
+      gatewayProvider: providesGateway(c, sb, net, ep), runtimeNetns: sb.owned === false,
+    };
     // the file paths let recovery sweep a temporary file a kill left beside them
     const files = [sb.hostsPath, sb.resolvConfPath].filter(Boolean);
     const clear = await c.intent('join', { networkId: net.id, endpointId: ep.id, containerId: req.containerId, key: sb.key, fresh, ifname: target.ifname, files });
     c.fault('join:after-intent');
     const undo: Array<() => Promise<void>> = [];
     try {
-      if (fresh && !sb.isDefault) {
-        await c.kernel.createNetns(sb.key).catch((err) => {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          throw new Conflict(`sandbox path ${sb.key} for container ${req.containerId.slice(0, 128)} is taken by something lnetd did not make: ${(err as Error).message}`, 'ALREADY_JOINED');
+      const taken = (err: unknown): never => {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        throw new Conflict(`sandbox path ${sb.key} for container ${req.containerId.slice(0, 128)} is taken by something lnetd did not make: ${(err as Error).message}`, 'ALREADY_JOINED');
+      };
+      if (fresh && sb.owned === false) {
+        // our own bind mount of the runtime's namespace: undo (and the last leave) drop only it
+        sb.netnsIno = await c.kernel.adoptNetns(sb.key, req.sandboxKey!, req.netnsInode).catch((err) => {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') taken(err);
+          throw runtimeNetnsError(req.sandboxKey!, err);
         });
+        undo.push(() => c.kernel.deleteNetns(sb.key));
+      } else if (fresh && !sb.isDefault) {
+        await c.kernel.createNetns(sb.key).catch(taken);
         undo.push(() => c.kernel.deleteNetns(sb.key));
       }
       c.fault('join:after-netns');
@@ -157,8 +199,11 @@ export async function leave(c: Controller, netRef: string, epRef: string, contai
     const last = sb.endpoints.length === 1;
     // the namespace's deletion reaps the veth only if it is still ours to delete: when
     // someone unmounted it already (a process may still hold it), the host end goes in line
-    const going = last && !sb.isDefault && (await c.kernel.isNetns(sb.key));
-    const target: JoinTarget = { containerId, key: sb.key, isDefault: sb.isDefault, ifname: ep.ifname ?? 'eth0', gatewayProvider: false, sandboxGoing: going };
+    // a runtime's namespace outlives our mount of it: its veth goes in line
+    const going = last && !sb.isDefault && sb.owned !== false && (await c.kernel.isNetns(sb.key));
+    const target: JoinTarget = {
+      containerId, key: sb.key, isDefault: sb.isDefault, ifname: ep.ifname ?? 'eth0', gatewayProvider: false, sandboxGoing: going, runtimeNetns: sb.owned === false,
+    };
     const clear = await c.intent('leave', { networkId: net.id, endpointId: ep.id, containerId, key: sb.key, last });
     c.fault('leave:after-intent');
     await c.driver(net.type).leave(net, ep, target);

@@ -21,10 +21,11 @@ async function plan(c: Controller, req: CreateNetworkInput, predefined: boolean)
   const settings = driver.validateNetwork(req.options);
   const enableIpv6 = req.enableIpv6 ?? settings.enableIpv6;
   const internal = req.internal ?? settings.internal;
-  if (!settings.needsIpam && (req.ipam.length || enableIpv6)) {
-    throw new BadRequest(`network_type ${type} takes no ipam configuration and no IPv6`, 'NOT_SUPPORTED');
+  if (!settings.needsIpam && (req.ipam.length || enableIpv6 || req.enableIpv4 === false)) {
+    throw new BadRequest(`network_type ${type} takes no ipam configuration, no IPv6 and no enable_ipv4`, 'NOT_SUPPORTED');
   }
-  const subnets = settings.needsIpam ? await networkSubnets(c, req.ipam, enableIpv6) : {};
+  if (req.enableIpv4 === false && !enableIpv6) throw new BadRequest('enable_ipv4 false needs enable_ipv6: a network needs at least one address family', 'INVALID_IPAM');
+  const subnets = settings.needsIpam ? await networkSubnets(c, req.ipam, enableIpv6, req.enableIpv4 !== false) : {};
   return {
     version: RECORD_VERSION,
     id: newId(),

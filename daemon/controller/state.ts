@@ -92,7 +92,7 @@ export class State {
     this.endpointsByNetwork.get(e.networkId)!.add(e.id);
     const addrs = this.addressesByNetwork.get(e.networkId) ?? new Set<string>();
     this.addressesByNetwork.set(e.networkId, addrs);
-    for (const a of [addrOf(e.ipv4), addrOf(e.ipv6)]) if (a) addrs.add(a);
+    for (const a of [addrOf(e.ipv4), addrOf(e.ipv6), ...(e.extraAddresses ?? []).map(addrOf)]) if (a) addrs.add(a);
     for (const p of e.portMapping) this.hostPorts.set(portKey(p.proto, p.hostIp, p.hostPort), e.id);
   }
 
@@ -102,7 +102,7 @@ export class State {
     this.endpoints.delete(id);
     this.endpointsByNetwork.get(e.networkId)?.delete(id);
     const addrs = this.addressesByNetwork.get(e.networkId);
-    for (const a of [addrOf(e.ipv4), addrOf(e.ipv6)]) if (a) addrs?.delete(a);
+    for (const a of [addrOf(e.ipv4), addrOf(e.ipv6), ...(e.extraAddresses ?? []).map(addrOf)]) if (a) addrs?.delete(a);
     for (const p of e.portMapping) {
       const key = portKey(p.proto, p.hostIp, p.hostPort);
       if (this.hostPorts.get(key) === id) this.hostPorts.delete(key);

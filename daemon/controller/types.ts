@@ -17,6 +17,8 @@ export interface CreateNetworkInput {
   options: Record<string, unknown>;
   ipam: IpamInput[];
   enableIpv6?: boolean;
+  /** false: an IPv6-only network (needs enable_ipv6). */
+  enableIpv4?: boolean;
   internal?: boolean;
 }
 
@@ -29,6 +31,12 @@ export interface CreateEndpointInput {
   portMapping: PortBindingInput[];
   ipv4?: string;
   ipv6?: string;
+  /** Further static addresses beyond ipv4/ipv6 (either family, same subnets). */
+  extraAddresses: string[];
+  /** No address at all (`ipam: "none"`). */
+  noAddress: boolean;
+  /** Priority of the default routes the endpoint gives its sandbox. */
+  routeMetric?: number;
   mac?: string;
   /** Created through /services (publish). */
   service?: boolean;
@@ -46,6 +54,12 @@ export interface JoinInput {
   extraHosts: Array<{ name: string; address: string }>;
   /** Join in the daemon's own namespace (as host networks always do). */
   useDefaultSandbox: boolean;
+  /** The runtime's own namespace to join into (lnetd never deletes it). */
+  sandboxKey?: string;
+  /** The inode that namespace must have (the caller's fstat of it). */
+  netnsInode?: number;
+  /** Name of the interface to create inside the sandbox (default eth<N>). */
+  interfaceName?: string;
 }
 
 /** List filters every query shares: exact name, id prefix. */

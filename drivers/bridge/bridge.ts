@@ -42,6 +42,12 @@ export function bridgeState(net: NetworkRecord): BridgeState {
   return st;
 }
 
+/** The endpoint's addresses inside the sandbox: the primary of each family, then the rest. */
+export function endpointCidrs(net: NetworkRecord, ep: EndpointRecord): string[] {
+  const v6 = (cidr: string) => cidr.includes(':');
+  return [ep.ipv4, ep.ipv6, ...(ep.extraAddresses ?? [])].filter((a): a is string => !!a && (net.enableIpv6 || !v6(a)));
+}
+
 /** Gateway addresses of the bridge, with the subnet's prefix length. */
 function gatewayCidrs(net: NetworkRecord): string[] {
   const out: string[] = [];
@@ -172,8 +178,8 @@ export class BridgeDriver implements Driver {
       // addresses and routes inside the sandbox go with the veth
       undo.push(() => k.deleteLink(veth));
       this.step('join:after-veth');
-      const addresses = [ep.ipv4, net.enableIpv6 ? ep.ipv6 : undefined].filter((a): a is string => !!a);
-      const routes = target.gatewayProvider && !net.internal ? this.defaultRoutes(net) : [];
+      const addresses = endpointCidrs(net, ep);
+      const routes = target.gatewayProvider && !net.internal ? this.defaultRoutes(net, ep.routeMetric) : [];
       await k.setupInterface(target.ifname, target.key, { addresses, routes, ipv6: net.enableIpv6 });
       this.step('join:after-setup');
       const maps = portMaps(net, ep, st.bridge);
@@ -195,14 +201,20 @@ export class BridgeDriver implements Driver {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       await this.ctx.kernel.deleteLink(veth);
-      await this.ctx.kernel.createVeth(spec);
+      try {
+        await this.ctx.kernel.createVeth(spec);
+      } catch (again) {
+        // not our leftover: the name is taken inside the runtime's namespace
+        if ((again as NodeJS.ErrnoException).code === 'EEXIST') throw new Conflict(`interface ${target.ifname} already exists in the sandbox of container ${target.containerId}`, 'NAME_IN_USE');
+        throw again;
+      }
     }
   }
 
-  private defaultRoutes(net: NetworkRecord): Array<{ dst: string; gateway: string }> {
-    const out: Array<{ dst: string; gateway: string }> = [];
-    if (net.ipv4) out.push({ dst: 'default', gateway: net.ipv4.gateway });
-    if (net.enableIpv6 && net.ipv6) out.push({ dst: 'default', gateway: net.ipv6.gateway });
+  private defaultRoutes(net: NetworkRecord, metric?: number): Array<{ dst: string; gateway: string; metric?: number }> {
+    const out: Array<{ dst: string; gateway: string; metric?: number }> = [];
+    if (net.ipv4) out.push({ dst: 'default', gateway: net.ipv4.gateway, metric });
+    if (net.enableIpv6 && net.ipv6) out.push({ dst: 'default', gateway: net.ipv6.gateway, metric });
     return out;
   }
 

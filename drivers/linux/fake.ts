@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { wrap } from '../../errors/index.js';
-import type { AddressInfo, Kernel, LinkInfo, RouteInfo, SetupConfig, VethSpec } from './kernel.js';
+import type { AddressInfo, Kernel, LinkInfo, RouteInfo, RouteSpec, SetupConfig, VethSpec } from './kernel.js';
 import { bufferToIp, bufferToMac, macToBuffer, parseCidr } from './linkinfo.js';
 
 export interface FakeLink extends LinkInfo {
@@ -126,12 +126,55 @@ export class FakeKernel implements Kernel {
     this.spaces.set(path, newNs());
   }
 
+  /** A namespace the runtime made (at source), for adoptNetns. */
+  runtimeNetns(source: string): void {
+    this.spaces.set(source, newNs());
+  }
+
+  /** The runtime deletes its namespace file; the namespace lives on while someone else mounts it. */
+  dropRuntimeNetns(source: string): void {
+    const s = this.spaces.get(source);
+    this.spaces.delete(source);
+    if (s && ![...this.spaces.values()].includes(s)) this.reap(source, s);
+  }
+
+  private readonly inodes = new Map<FakeNs, number>();
+
+  private inodeOf(s: FakeNs): number {
+    if (!this.inodes.has(s)) this.inodes.set(s, 4026532000 + this.inodes.size);
+    return this.inodes.get(s)!;
+  }
+
+  async netnsInode(source: string): Promise<number> {
+    this.enter('netnsInode', [source], `inspect netns ${source}`);
+    const s = this.spaces.get(source);
+    if (!s) throw wrap(`inspect netns ${source}`, err('ENOENT'));
+    if (s === this.spaces.get(OWN)) throw wrap(`inspect netns ${source}`, err('ENOTNETNS'));
+    return this.inodeOf(s);
+  }
+
+  async adoptNetns(path: string, source: string, expectIno?: number): Promise<number> {
+    this.enter('adoptNetns', [path, source, expectIno], `adopt netns ${source} at ${path}`);
+    const s = this.spaces.get(source);
+    const what = `adopt netns ${source} at ${path}`;
+    if (!s) throw wrap(what, err('ENOENT'));
+    if (s === this.spaces.get(OWN) || (expectIno !== undefined && this.inodeOf(s) !== expectIno)) throw wrap(what, err('ENOTNETNS'));
+    if (this.spaces.has(path)) throw wrap(what, err('EEXIST'));
+    this.spaces.set(path, s);
+    return this.inodeOf(s);
+  }
+
   async deleteNetns(path: string): Promise<void> {
     this.enter('deleteNetns', [path], `delete netns ${path}`);
     const s = this.spaces.get(path);
     if (!s || path === OWN) return;
     this.spaces.delete(path);
-    if (s === this.spaces.get(OWN)) return;  // a bind of our own namespace: only the path goes
+    // a bind of our own namespace, or of one the runtime still holds: only the path goes
+    if ([...this.spaces.values()].includes(s)) return;
+    this.reap(path, s);
+  }
+
+  private reap(path: string, s: FakeNs): void {
     // the kernel destroys the namespace's veths, and with them their peers outside
     for (const l of s.links.values()) {
       if (l.peer && l.peer.ns !== path) {
@@ -250,7 +293,7 @@ export class FakeKernel implements Kernel {
     for (const r of cfg.routes) await this.addRoute(r, ns);
   }
 
-  async addRoute(route: { dst: string; gateway?: string; ifname?: string }, ns?: string): Promise<void> {
+  async addRoute(route: RouteSpec, ns?: string): Promise<void> {
     const what = `add route ${route.dst}${route.gateway ? ` via ${route.gateway}` : ''}`;
     this.enter('addRoute', [route, ns], what);
     const s = this.space(ns, what);
@@ -263,8 +306,9 @@ export class FakeKernel implements Kernel {
     const index = dev?.index ?? via?.index;
     const viaLink = [...s.links.values()].find((l) => l.index === index);
     if (route.gateway && (!via || !viaLink?.up)) throw wrap(what, err('ENETUNREACH'));
-    if (s.routes.some((r) => r.family === family && r.dst === dst)) return;
+    if (s.routes.some((r) => r.family === family && r.dst === dst && (r.metric ?? 0) === (route.metric ?? 0))) return;
     const r: RouteInfo = { family, dst };
+    if (route.metric) r.metric = route.metric;
     if (route.gateway) r.gateway = route.gateway;
     if (index !== undefined) r.index = index;
     s.routes.push(r);

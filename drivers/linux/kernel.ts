@@ -24,6 +24,7 @@ export interface RouteInfo {
   dst: string;            // CIDR, or 'default'
   gateway?: string;
   index?: number;         // output ifindex
+  metric?: number;        // priority, when not 0
 }
 
 export interface VethSpec {
@@ -38,9 +39,11 @@ export interface VethSpec {
   };
 }
 
+export interface RouteSpec { dst: string; gateway?: string; ifname?: string; metric?: number }
+
 export interface SetupConfig {
   addresses: string[];
-  routes: Array<{ dst: string; gateway?: string }>;
+  routes: RouteSpec[];
   /** false: no IPv6 link-local either (an IPv4-only network), so the
    *  container sends no DAD/MLD/RS packets for the bridge to flood. */
   ipv6?: boolean;
@@ -59,6 +62,13 @@ export interface Kernel {
    *  on by its mount and is reopened on next use. A joined container needs
    *  nothing from us until it leaves, so we don't keep 2 fds per container. */
   releaseNetns(path: string): void;
+  /** Bind the runtime's namespace, named by source (a netns file, /proc/<pid>/ns/net
+   *  or /proc/<pid>/fd/<n>), at path; it stays the runtime's: deleteNetns(path)
+   *  only drops our mount. Refuses a non-namespace, the daemon's own namespace,
+   *  and a namespace whose inode is not expectIno. Returns the inode. */
+  adoptNetns(path: string, source: string, expectIno?: number): Promise<number>;
+  /** Inode of the network namespace behind source (the same checks as adoptNetns), without mounting it. */
+  netnsInode(source: string): Promise<number>;
   /** True when path is a live network-namespace mount. */
   isNetns(path: string): Promise<boolean>;
   /** Bind the daemon's own namespace at path (host networking). */
@@ -87,7 +97,7 @@ export interface Kernel {
   setupInterface(ifname: string, ns: string, cfg: SetupConfig): Promise<void>;
 
   /** Add a route; an existing one is success. */
-  addRoute(route: { dst: string; gateway?: string; ifname?: string }, ns?: string): Promise<void>;
+  addRoute(route: RouteSpec, ns?: string): Promise<void>;
   routes(ns?: string): Promise<RouteInfo[]>;
 
   /** /proc/sys/net/... inside ns, e.g. ('net/ipv4/ip_forward', '1'). */

@@ -5,7 +5,7 @@
 
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import { closeSync, constants as fsc, existsSync, fchmodSync, lstatSync, mkdirSync, openSync, statfsSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -183,6 +183,34 @@ export function mountNetnsFd(path: string, fd: number): void {
     bindMount(`/proc/self/fd/${fd}`, path);
   } catch (err) {
     try { unlinkSync(path); } catch { /* already gone */ }
+    throw err;
+  }
+}
+
+/** /proc names of a live process's namespace or of an open fd (the CNI plugin
+ *  passes its own fd this way: it works across mount namespaces). */
+const PROC_NETNS = /^\/proc\/[1-9][0-9]*\/(task\/[1-9][0-9]*\/ns\/net|ns\/net|fd\/[0-9]+)$/;
+
+/** Open a runtime's network namespace: a /proc form above (a magic link, so
+ *  followed) or a plain netns file (not followed if a symlink). Non-blocking
+ *  and without a controlling tty, so a FIFO or a device opened by mistake can't
+ *  hang or claim anything; then the fd must be on nsfs and setns(CLONE_NEWNET)
+ *  must take it (the kernel's own test of "a network namespace"; we come
+ *  straight home to ownFd). Returns an fd the caller closes, and the inode. */
+export function openRuntimeNetns(source: string, ownFd: number): { fd: number; ino: number } {
+  const follow = PROC_NETNS.test(source);
+  const flags = fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY | (follow ? 0 : fsc.O_NOFOLLOW);
+  const fd = openSync(source, flags);
+  const notNetns = () => Object.assign(new Error(`${source} is not a network namespace`), { code: 'ENOTNETNS' });
+  try {
+    if (statfsSync(`/proc/self/fd/${fd}`).type !== NSFS_MAGIC) throw notNetns();
+    try { inNetns(fd, ownFd, () => undefined); } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EINVAL') throw notNetns();
+      throw err;
+    }
+    return { fd, ino: fstatSync(fd).ino };
+  } catch (err) {
+    closeSync(fd);
     throw err;
   }
 }

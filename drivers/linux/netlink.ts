@@ -11,9 +11,9 @@ import { closeSync, fstatSync, openSync, readFileSync, statSync, writeFileSync }
 import netlink from 'netlink';
 import type { NetlinkMessage, NetlinkSocket, RtNetlinkSocket, rt, ifla } from 'netlink';
 import { isGone, wrap } from '../../errors/index.js';
-import type { AddressInfo, Kernel, LinkInfo, RouteInfo, SetupConfig, VethSpec } from './kernel.js';
+import type { AddressInfo, Kernel, LinkInfo, RouteInfo, RouteSpec, SetupConfig, VethSpec } from './kernel.js';
 import { NetnsPool } from './nspool.js';
-import { ensureNetnsTmpfs, inNetns, isNetnsPath, mountNetnsFd, mountNewNetns, mountOwnNetns, openOwnNetns, unmountNetns } from './native.js';
+import { ensureNetnsTmpfs, inNetns, isNetnsPath, mountNetnsFd, mountNewNetns, mountOwnNetns, openOwnNetns, openRuntimeNetns, unmountNetns } from './native.js';
 import {
   bridgeLinkinfo, bridgePortLinkinfo, bufferToIp, noIpv6LinkLocal, bufferToMac, decodeLinkKind, ipToBuffer, macToBuffer, parseCidr, vethLinkinfo,
 } from './linkinfo.js';
@@ -227,6 +227,48 @@ export class NetlinkKernel implements Kernel {
     return { h, loUp: false };
   }
 
+  /** The runtime's namespace, checked: a network namespace, not ours, the one expected. */
+  private openRuntime(source: string, expectIno?: number): { fd: number; ino: number } {
+    const opened = openRuntimeNetns(source, this.own.fd);
+    const refuse = (why: string): never => {
+      closeSync(opened.fd);
+      throw Object.assign(new Error(`${source} ${why}`), { code: 'ENOTNETNS' });
+    };
+    if (opened.ino === this.own.ino) refuse('is the daemon\'s own network namespace');
+    if (expectIno !== undefined && opened.ino !== expectIno) refuse(`is namespace ${opened.ino}, not ${expectIno}`);
+    return opened;
+  }
+
+  async netnsInode(source: string): Promise<number> {
+    return this.op(`inspect netns ${source}`, () => {
+      const { fd, ino } = this.openRuntime(source);
+      closeSync(fd);
+      return ino;
+    });
+  }
+
+  async adoptNetns(path: string, source: string, expectIno?: number): Promise<number> {
+    return this.op(`adopt netns ${source} at ${path}`, () => {
+      const { fd, ino } = this.openRuntime(source, expectIno);
+      try {
+        // our own mount of it: the path a /proc/<pid>/fd/<n> names dies with the caller
+        mountNetnsFd(path, fd);
+      } catch (err) {
+        closeSync(fd);
+        throw err;
+      }
+      try {
+        const st = fstatSync(fd);
+        this.handles.set(path, { fd, sock: inNetns(fd, this.own.fd, () => createRtNetlink()), dev: st.dev, ino: st.ino });
+      } catch (err) {
+        closeSync(fd);
+        unmountNetns(path);
+        throw err;
+      }
+      return ino;
+    });
+  }
+
   async deleteNetns(path: string): Promise<void> {
     const errors: unknown[] = [];
     try { this.drop(path); } catch (err) { errors.push(err); }
@@ -411,8 +453,8 @@ export class NetlinkKernel implements Kernel {
     });
   }
 
-  async addRoute(route: { dst: string; gateway?: string; ifname?: string }, ns?: string): Promise<void> {
-    const what = `add route ${route.dst}${route.gateway ? ` via ${route.gateway}` : ''}${route.ifname ? ` dev ${route.ifname}` : ''}${at(ns)}`;
+  async addRoute(route: RouteSpec, ns?: string): Promise<void> {
+    const what = `add route ${route.dst}${route.gateway ? ` via ${route.gateway}` : ''}${route.ifname ? ` dev ${route.ifname}` : ''}${route.metric ? ` metric ${route.metric}` : ''}${at(ns)}`;
     await this.op(what, async () => {
       const h = this.handle(ns);
       const oif = route.ifname ? await this.indexOf(h, route.ifname) : undefined;
@@ -434,6 +476,7 @@ export class NetlinkKernel implements Kernel {
         const r: RouteInfo = { family, dst: m.attrs.dst ? `${bufferToIp(m.attrs.dst)}/${m.data.dstLen}` : 'default' };
         if (m.attrs.gateway) r.gateway = bufferToIp(m.attrs.gateway);
         if (m.attrs.oif) r.index = m.attrs.oif;
+        if (m.attrs.priority) r.metric = m.attrs.priority;
         return [r];
       });
     });
@@ -459,7 +502,7 @@ export class NetlinkKernel implements Kernel {
 }
 
 /** RTM_NEWROUTE for a prefix or default route, by gateway and/or output interface. */
-function routeRequest(route: { dst: string; gateway?: string }, oif?: number): [rt.Route, rt.RouteAttrs] {
+function routeRequest(route: RouteSpec, oif?: number): [rt.Route, rt.RouteAttrs] {
   const dst = route.dst === 'default' ? undefined : parseCidr(route.dst);
   const gw = route.gateway ? ipToBuffer(route.gateway) : undefined;
   const family = dst?.family ?? (gw?.length === 16 ? 6 : gw ? 4 : undefined);
@@ -468,6 +511,7 @@ function routeRequest(route: { dst: string; gateway?: string }, oif?: number): [
   if (dst?.prefix) attrs.dst = dst.addr;
   if (gw) attrs.gateway = gw;
   if (oif) attrs.oif = oif;
+  if (route.metric) attrs.priority = route.metric;
   const data: rt.Route = {
     family: AF[family], dstLen: dst?.prefix ?? 0, table: RT_TABLE_MAIN,
     protocol: 'BOOT', scope: gw ? 'UNIVERSE' : 'LINK', type: 'UNICAST',

@@ -8,7 +8,8 @@
 
 import t, { type Test } from 'tap';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FAULT_STEPS } from '../../daemon/fault.js';
 import { ROOT, TestDaemon } from '../lib/daemon.js';
@@ -44,6 +45,10 @@ async function ok(d: TestDaemon, method: string, path: string, body?: unknown): 
 }
 
 const joinBody = (d: TestDaemon) => ({ container_id: CID, hosts_path: join(d.dir, 'hosts'), host_name: 'web' });
+/** A namespace "the runtime" made for the walk (podman's, containerd's): lnetd joins into it and never deletes it. */
+const runtimeNs = (d: TestDaemon) => `/run/netns/${d.name}-rt`;
+const makeRuntimeNs = (d: TestDaemon) => { spawnSync('ip', ['netns', 'add', `${d.name}-rt`]); };
+const runtimeJoin = (d: TestDaemon) => ({ ...joinBody(d), sandbox_key: runtimeNs(d), interface_name: 'ceth0' });
 const joinedTo = async (d: TestDaemon, net: string, ep: string) => (await d.req('GET', `/networks/${net}/endpoints/${ep}`)).json?.container_id === CID;
 const exists = async (d: TestDaemon, path: string) => (await d.req('GET', path)).status === 200;
 
@@ -74,6 +79,17 @@ const SCENARIOS: Scenario[] = [
   { label: 'leave (last endpoint)', op: 'leave', done: true,
     setup: async (d) => { await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB); await ok(d, 'POST', '/networks/crash/endpoints/web/containers', joinBody(d)); },
     request: () => ({ method: 'DELETE', path: `/networks/crash/endpoints/web/containers/${CID}` }), visible: async (d) => !(await joinedTo(d, 'crash', 'web')) },
+  { label: 'join into the runtime\'s namespace', op: 'join', done: false,
+    setup: async (d) => { makeRuntimeNs(d); await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB); },
+    request: (d) => ({ method: 'POST', path: '/networks/crash/endpoints/web/containers', body: runtimeJoin(d) }), visible: (d) => joinedTo(d, 'crash', 'web') },
+  { label: 'leave a runtime namespace the runtime already deleted', op: 'leave', done: true,
+    setup: async (d) => {
+      makeRuntimeNs(d);
+      await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB);
+      await ok(d, 'POST', '/networks/crash/endpoints/web/containers', runtimeJoin(d));
+      spawnSync('ip', ['netns', 'del', `${d.name}-rt`]);
+    },
+    request: () => ({ method: 'DELETE', path: `/networks/crash/endpoints/web/containers/${CID}` }), visible: async (d) => !(await joinedTo(d, 'crash', 'web')) },
   { label: 'detach backend (sandbox stays)', op: 'leave', done: true, setup: (d) => twoNetworks(d, true),
     request: () => ({ method: 'DELETE', path: `/services/web/backend/${CID}` }), visible: async (d) => !(await joinedTo(d, 'crash', 'web')) },
 ];
@@ -86,7 +102,9 @@ function kernelSnapshot(d: TestDaemon): string {
   const ns = readdirSync(d.netnsDir).sort();
   const inside = ns.filter((n) => n !== 'default').map((n) => links(['nsenter', `--net=${join(d.netnsDir, n)}`]));
   const fw = nftTable(d);
-  return JSON.stringify({ links: links([]), ns, inside, chains: fw?.chains, elems: fw && [...fw.elems].sort() });
+  // the runtime's own namespace, when the walk made one: what lnetd put there must go with an undo
+  const runtime = existsSync(runtimeNs(d)) ? links(['nsenter', `--net=${runtimeNs(d)}`]) : [];
+  return JSON.stringify({ links: links([]), ns, inside, runtime, chains: fw?.chains, elems: fw && [...fw.elems].sort() });
 }
 
 /** Endpoints the crash network can still take: creates until the pool is exhausted. */
@@ -109,7 +127,7 @@ async function crashAt(d: TestDaemon, req: Req): Promise<NodeJS.Signals | null> 
 
 async function walk(t: Test, s: Scenario, step: string): Promise<void> {
   const d = new TestDaemon();
-  t.teardown(() => d.cleanup());
+  t.teardown(async () => { await d.cleanup(); spawnSync('ip', ['netns', 'del', `${d.name}-rt`]); });
   const t0 = Date.now();
   const lap = (what: string) => process.env.LNETD_CRASH_TIMING && t.comment(`${what}: ${Date.now() - t0} ms`);
   if (s.cleanSetup) {

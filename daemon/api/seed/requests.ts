@@ -5,7 +5,7 @@ import { isIP, isIPv4 } from 'node:net';
 import { BadRequest } from '../../../errors/index.js';
 import type { CreateEndpointInput, CreateNetworkInput, IpamInput, JoinInput, PublishInput } from '../../controller/types.js';
 import {
-  arr, asObject, bool, CONTAINER_ID_RE, ENDPOINT_NAME_RE, exposedPorts, NAME_RE, portMapping, str, stringMap,
+  arr, asObject, bool, CONTAINER_ID_RE, ENDPOINT_NAME_RE, exposedPorts, int, NAME_RE, portMapping, str, stringMap,
 } from './validate.js';
 
 const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
@@ -40,22 +40,53 @@ export function parseCreateNetwork(body: unknown): CreateNetworkInput {
     options,
     ipam: ipamReqs(o),
     enableIpv6: bool(o, 'enable_ipv6'),
+    enableIpv4: bool(o, 'enable_ipv4'),
     internal: bool(o, 'internal'),
   };
 }
 
+/** ipv4_addresses / ipv6_addresses: lists of addresses of one family; the first is the primary. */
+function addressList(o: Record<string, unknown>, field: string, family: 4 | 6): string[] {
+  const list = arr(o, field);
+  if (list.length > 64) throw new BadRequest(`${field} takes at most 64 addresses`, 'INVALID_FIELD');
+  return list.map((a, i) => {
+    if (typeof a !== 'string' || isIP(a) !== family) throw new BadRequest(`${field}[${i}] must be an IPv${family} address`, 'INVALID_ADDRESS');
+    return a;
+  });
+}
+
+/** ipv4_address/ipv6_address and the lists, merged: the primary of each family and the rest. */
+function endpointAddresses(o: Record<string, unknown>): { ipv4?: string; ipv6?: string; extra: string[]; none: boolean } {
+  let ipv4 = str(o, 'ipv4_address', { max: 64 });
+  if (ipv4 !== undefined && !isIPv4(ipv4)) throw new BadRequest('ipv4_address must be an IPv4 address', 'INVALID_ADDRESS');
+  let ipv6 = str(o, 'ipv6_address', { max: 64 });
+  if (ipv6 !== undefined && isIP(ipv6) !== 6) throw new BadRequest('ipv6_address must be an IPv6 address', 'INVALID_ADDRESS');
+  const v4 = addressList(o, 'ipv4_addresses', 4);
+  const v6 = addressList(o, 'ipv6_addresses', 6);
+  ipv4 ??= v4.shift();
+  ipv6 ??= v6.shift();
+  const extra = [...v4, ...v6].filter((a) => a !== ipv4 && a !== ipv6);
+  if (new Set(extra).size !== extra.length) throw new BadRequest('ipv4_addresses/ipv6_addresses name an address twice', 'INVALID_ADDRESS');
+  const ipam = str(o, 'ipam', { max: 16 });
+  if (ipam !== undefined && ipam !== 'none' && ipam !== 'default') throw new BadRequest('ipam must be "none" (no address) or "default"', 'INVALID_FIELD');
+  const none = ipam === 'none';
+  if (none && (ipv4 || ipv6)) throw new BadRequest('ipam "none" takes no ipv4/ipv6 addresses', 'INVALID_FIELD');
+  return { ipv4, ipv6, extra, none };
+}
+
 export function parseCreateEndpoint(body: unknown): CreateEndpointInput {
   const o = asObject(body);
-  const ipv4 = str(o, 'ipv4_address', { max: 64 });
-  if (ipv4 !== undefined && !isIPv4(ipv4)) throw new BadRequest('ipv4_address must be an IPv4 address', 'INVALID_ADDRESS');
-  const ipv6 = str(o, 'ipv6_address', { max: 64 });
-  if (ipv6 !== undefined && isIP(ipv6) !== 6) throw new BadRequest('ipv6_address must be an IPv6 address', 'INVALID_ADDRESS');
+  const { ipv4, ipv6, extra, none } = endpointAddresses(o);
+  const metric = o.route_metric === undefined || o.route_metric === null ? undefined : int(o.route_metric, 'route_metric', 0, 0xffffffff);
   return {
     name: str(o, 'name', { required: true, re: ENDPOINT_NAME_RE, hint: 'use 1-64 letters, digits, "_", "." or "-" (an optional leading "/")' })!,
     exposedPorts: exposedPorts(o),
     portMapping: portMapping(o, (s) => isIP(s) !== 0),
     ipv4,
     ipv6,
+    extraAddresses: extra,
+    noAddress: none,
+    routeMetric: metric,
     mac: str(o, 'mac_address', { re: MAC_RE, hint: 'use aa:bb:cc:dd:ee:ff' })?.toLowerCase(),
   };
 }
@@ -109,7 +140,32 @@ export function parseJoin(body: unknown): JoinInput {
     dns: dnsList(o),
     extraHosts: extraHosts(o),
     useDefaultSandbox: bool(o, 'use_default_sandbox') ?? false,
+    ...runtimeNetns(o),
   };
+}
+
+/** Where a runtime's namespace may be named from: a live process's namespace,
+ *  an open fd of a live process (the CNI plugin's own, so it works from any
+ *  mount namespace), or a file in a runtime's netns directory. */
+const RUNTIME_NETNS = [
+  /^\/proc\/[1-9][0-9]{0,9}\/(task\/[1-9][0-9]{0,9}\/)?ns\/net$/,
+  /^\/proc\/[1-9][0-9]{0,9}\/fd\/[0-9]{1,9}$/,
+  /^\/(var\/)?run\/netns\/[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/,
+  /^\/run\/user\/[0-9]{1,10}\/netns\/[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/,
+];
+/** An interface name the kernel takes (15 bytes), nothing a shell or nft would parse. */
+const IFNAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
+
+function runtimeNetns(o: Record<string, unknown>): Pick<JoinInput, 'sandboxKey' | 'netnsInode' | 'interfaceName'> {
+  const sandboxKey = str(o, 'sandbox_key', { max: 300 });
+  if (sandboxKey !== undefined && !RUNTIME_NETNS.some((re) => re.test(sandboxKey))) {
+    throw new BadRequest('sandbox_key must be /proc/<pid>/ns/net, /proc/<pid>/fd/<n>, or a file in /run/netns, /var/run/netns or /run/user/<uid>/netns', 'INVALID_PATH');
+  }
+  const ino = o.netns_inode;
+  const netnsInode = ino === undefined || ino === null ? undefined : int(ino, 'netns_inode', 1, Number.MAX_SAFE_INTEGER);
+  if (netnsInode !== undefined && sandboxKey === undefined) throw new BadRequest('netns_inode needs sandbox_key', 'INVALID_FIELD');
+  const interfaceName = str(o, 'interface_name', { re: IFNAME_RE, hint: 'use 1-15 letters, digits, "_", "." or "-"' });
+  return { sandboxKey, netnsInode, interfaceName };
 }
 
 export function parsePublish(body: unknown): PublishInput {

@@ -84,9 +84,11 @@ export function exposedPorts(o: Json): PortSpec[] {
 }
 
 
-/** port_mapping in the seed's snake_case or libnetwork's PortBinding names. */
+/** port_mapping in the seed's snake_case or libnetwork's PortBinding names;
+ *  `range: N` (netavark's) maps N consecutive container ports one to one onto
+ *  N consecutive host ports, and stands for N bindings. */
 export function portMapping(o: Json, isIp: (s: string) => boolean): PortBindingInput[] {
-  return arr(o, 'port_mapping').map((raw, i) => {
+  const out = arr(o, 'port_mapping').flatMap((raw, i) => {
     const p = asObject(raw, `port_mapping[${i}]`);
     const f = `port_mapping[${i}]`;
     const pick = (a: string, b: string) => (p[a] !== undefined ? p[a] : p[b]);
@@ -95,12 +97,13 @@ export function portMapping(o: Json, isIp: (s: string) => boolean): PortBindingI
     const hostPort = int(pick('host_port', 'HostPort') ?? 0, `${f}.host_port`, 0, 65535);
     const hostPortEnd = int(pick('host_port_end', 'HostPortEnd') ?? 0, `${f}.host_port_end`, 0, 65535);
     if (hostPortEnd !== 0 && (hostPort === 0 || hostPortEnd < hostPort)) throw new BadRequest(`${f}.host_port_end must be 0 or at least host_port (and host_port not 0)`, 'INVALID_PORT');
-    return {
-      proto: proto(pick('proto', 'Proto'), `${f}.proto`),
-      port: int(pick('port', 'Port'), `${f}.port`, 1, 65535),
-      hostIp: hostIpRaw,
-      hostPort,
-      hostPortEnd,
-    };
+    const one = { proto: proto(pick('proto', 'Proto'), `${f}.proto`), port: int(pick('port', 'Port'), `${f}.port`, 1, 65535), hostIp: hostIpRaw, hostPort, hostPortEnd };
+    const range = p.range === undefined || p.range === null ? 1 : int(p.range, `${f}.range`, 1, 65535);
+    if (range === 1) return [one];
+    if (hostPort === 0 || hostPortEnd !== 0) throw new BadRequest(`${f}.range needs a host_port and no host_port_end: the ranges map one to one`, 'INVALID_PORT');
+    if (one.port + range - 1 > 65535 || hostPort + range - 1 > 65535) throw new BadRequest(`${f}.range runs past port 65535`, 'INVALID_PORT');
+    return Array.from({ length: range }, (_, k) => ({ ...one, port: one.port + k, hostPort: hostPort + k }));
   });
+  if (out.length > 4096) throw new BadRequest('port_mapping stands for more than 4096 bindings', 'INVALID_PORT');
+  return out;
 }

@@ -23,6 +23,9 @@ export function endpoint(e: EndpointView) {
     sandbox_key: e.sandboxKey ?? '',
     interface_name: e.ifname ?? '',
     created: e.created,
+    addresses: [e.ipv4, e.ipv6, ...(e.extraAddresses ?? [])].filter(Boolean),
+    ...(e.routeMetric !== undefined ? { route_metric: e.routeMetric } : {}),
+    ...(e.noAddress ? { ipam: 'none' } : {}),
   };
 }
 
@@ -38,5 +41,6 @@ export function network(n: NetworkView) {
     enable_ipv6: n.enableIpv6,
     options: n.options,
     ipam: { config: [n.ipv4, n.ipv6].filter((s): s is SubnetRecord => !!s).map(ipamConfig) },
+    ...(n.type === 'bridge' && !n.ipv4 ? { enable_ipv4: false } : {}),
   };
 }
