@@ -32,6 +32,8 @@ export class LevelStore implements Store {
 
   async open(): Promise<void> {
     await this.db.open();
+    // a sublevel closes with its parent and stays closed when the parent reopens
+    for (const sub of this.subs.values()) await sub.open();
   }
 
   async close(): Promise<void> {
@@ -70,7 +72,7 @@ export class LevelStore implements Store {
       try {
         out.push([key, JSON.parse(text) as T]);
       } catch (err) {
-        this.unreadable.push({ kind, key, error: (err as Error).message });
+        if (!this.unreadable.some((u) => u.kind === kind && u.key === key)) this.unreadable.push({ kind, key, error: (err as Error).message });
       }
     }
     return out;

@@ -31,6 +31,12 @@ export class State {
     for (const [, s] of await store.entries<SandboxRecord>('sandboxes')) this.putSandbox(s);
   }
 
+  /** Forget everything and load again (after the store was reopened). */
+  async reload(store: Store): Promise<void> {
+    for (const m of [this.networks, this.networkByName, this.endpoints, this.endpointsByNetwork, this.sandboxes, this.sandboxByKey, this.addressesByNetwork, this.hostPorts]) m.clear();
+    await this.load(store);
+  }
+
   apply(ops: BatchOp[]): void {
     this.version++;
     for (const op of ops) {

@@ -22,13 +22,21 @@ export interface Extra {
   stats: () => object;
   /** Rebuild lnetd's firewall tables from the records (after someone flushed the ruleset). */
   reapply?: () => Promise<object>;
+  /** What is wrong with the daemon (a failed store), or undefined when healthy: /_ping answers 503 with it. */
+  health?: () => string | undefined;
 }
 
 export function routes(c: Controller, extra: Extra): Router {
   const r = new Router();
 
-  r.get('/_ping', (ctx) => { ctx.type = 'text/plain'; ctx.body = 'OK'; });
-  r.head('/_ping', (ctx) => { ctx.type = 'text/plain'; ctx.body = 'OK'; });
+  const ping = (ctx: { type: string; body: unknown; status: number }) => {
+    const problem = extra.health?.();
+    ctx.type = 'text/plain';
+    ctx.status = problem ? 503 : 200;
+    ctx.body = problem ?? 'OK';
+  };
+  r.get('/_ping', ping);
+  r.head('/_ping', ping);
   r.get('/version', (ctx) => { ctx.body = extra.version(); });
   r.get('/_stats', (ctx) => { ctx.body = extra.stats(); });
   r.post('/_reapply', async (ctx) => {
