@@ -4,6 +4,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { DEFAULT_POOLS_V4, DEFAULT_POOLS_V6, parseDefaultPools } from '../drivers/ipam/index.js';
+import type { IpamPool } from '../drivers/ipam/pools.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
 import { NullDriver } from '../drivers/null/null.js';
 import { HostDriver } from '../drivers/host/host.js';
@@ -25,6 +26,12 @@ export interface Parts {
   fault?: (step: string) => void;
 }
 
+/** Pools from the config (parsed by loadConfig) or a spec string (tests that build a Config by hand). */
+function poolsOf(given: Config['defaultAddressPools'], dflt: readonly IpamPool[]): readonly IpamPool[] {
+  if (given === undefined) return dflt;
+  return typeof given === 'string' ? parseDefaultPools(given) : given;
+}
+
 export function drivers(ctx: DriverContext): Driver[] {
   return [new NullDriver(), new HostDriver(), new BridgeDriver(ctx)];
 }
@@ -35,8 +42,8 @@ export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAdd
   if (dir === 'skipped') parts.log.warn({ netns_dir: cfg.netnsDir }, 'netns dir is on disk and not empty: not putting it on a tmpfs (each sandbox costs a disk file)');
   const ctx: DriverContext = { kernel: parts.kernel, firewall: parts.firewall, netnsDir: cfg.netnsDir, fault: parts.fault };
   const ipam = {
-    pools4: cfg.defaultAddressPools ? parseDefaultPools(cfg.defaultAddressPools) : DEFAULT_POOLS_V4,
-    pools6: cfg.defaultAddressPools6 ? parseDefaultPools(cfg.defaultAddressPools6) : DEFAULT_POOLS_V6,
+    pools4: poolsOf(cfg.defaultAddressPools, DEFAULT_POOLS_V4),
+    pools6: poolsOf(cfg.defaultAddressPools6, DEFAULT_POOLS_V6),
   };
   const c = new Controller({ store: parts.store, drivers: drivers(ctx), ctx, ipam, log: parts.log, fault: parts.fault });
   await c.state.load(parts.store);

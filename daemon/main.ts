@@ -6,18 +6,22 @@
 // POST /_reapply) rebuilds lnetd's firewall tables from the records.
 
 import { mkdir, readFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import pino from 'pino';
 import { ConfigError, loadConfig, USAGE } from './config.js';
 import { startController } from './daemon.js';
 import { createHandler } from './api/seed/app.js';
-import { closeListeners, startListeners } from './server.js';
+import { activatedFd, checkSocketPath, closeListeners, startListeners } from './server.js';
+import { instanceId, netnsInode, privateMountNs, StartupError, takeNetnsLock } from './instance.js';
 import { openLevelStore } from '../store/level.js';
 import { NetlinkKernel } from '../drivers/linux/netlink.js';
 import { NftFirewall } from '../drivers/linux/nftables.js';
 import { processCount } from '../drivers/linux/exec.js';
-import { faultFromEnv } from './fault.js';
+import { FaultError, faultFromEnv } from './fault.js';
 import { reapplyFirewall } from './controller/reconcile.js';
+import { FailClosedStore } from '../store/guard.js';
+import { superviseStore } from './store-health.js';
 
 const API_VERSION = '1.0';
 
@@ -33,9 +37,16 @@ async function openStore(dir: string) {
     return await openLevelStore(dir);
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause;
-    if (cause?.code === 'LEVEL_LOCKED') throw new Error(`data dir ${dir} is in use by another lnetd (its LevelDB is locked); stop that one first or use --data-dir`);
-    throw err;
+    if (cause?.code === 'LEVEL_LOCKED') throw new StartupError(`data dir ${dir} is in use by another lnetd (its LevelDB is locked): stop that one first or use --data-dir`);
+    throw new StartupError(`data dir ${dir}: can't open the store: ${(err as Error).message}`);
   }
+}
+
+/** What must hold before the daemon changes anything: root, nft on PATH. */
+function preflight(): void {
+  if (process.getuid?.() !== 0) throw new StartupError('lnetd needs root (it makes bridges, network namespaces and nftables rules): run it with sudo or as a systemd service');
+  const nft = spawnSync('nft', ['--version'], { stdio: 'ignore' });
+  if (nft.error || nft.status !== 0) throw new StartupError(`nft (nftables) not found or not working${nft.error ? ` (${(nft.error as NodeJS.ErrnoException).code})` : ''}: install it (apt-get install nftables)`);
 }
 
 /** Tell systemd we are ready (Type=notify) when it asked. */
@@ -50,23 +61,44 @@ function memory() {
   return { rss_bytes: m.rss, heap_used_bytes: m.heapUsed, heap_total_bytes: m.heapTotal, external_bytes: m.external };
 }
 
+let showStacks = false;
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) { console.log(USAGE); return; }
   if (argv.includes('--version')) { console.log(await version()); return; }
+  // every setting is checked before anything is touched (exit 2 naming it)
   const cfg = loadConfig(argv, process.env);
+  const fault = faultFromEnv(process.env);
+  showStacks = cfg.logLevel === 'debug' || cfg.logLevel === 'trace';
   const log = pino({ level: cfg.logLevel, base: { pid: process.pid } });
   const started = Date.now();
-  const store = await openStore(cfg.dataDir);
-  const pool = process.env.LNETD_NETNS_POOL === undefined ? undefined : Number(process.env.LNETD_NETNS_POOL);
-  const kernel = new NetlinkKernel({ pool, onPoolError: (msg) => log.warn({ error: msg }, 'namespace pool: making namespaces ahead failed; joins make them in line') });
-  const firewall = new NftFirewall();
-  const c = await startController(cfg, { store, kernel, firewall, log, fault: faultFromEnv(process.env) });
+  preflight();
+  const mnt = privateMountNs();
+  if (mnt) log.warn({ mount_ns: mnt.ours, pid1_mount_ns: mnt.init, netns_dir: cfg.netnsDir }, 'lnetd runs in a private mount namespace (ip netns exec, PrivateMounts=, PrivateTmp=?): the sandbox paths it answers are invisible to runtimes in the host\'s mount namespace and vanish when it exits; run it in the host\'s mount namespace');
+  // one lnetd per network namespace, before any kernel change
+  takeNetnsLock(cfg.runDir, { data_dir: cfg.dataDir, socket: cfg.socket });
+  if (activatedFd(process.env) === undefined) await checkSocketPath(cfg.socket).catch((err) => { throw new StartupError((err as Error).message); });
+  const store = new FailClosedStore(await openStore(cfg.dataDir));
+  const instance = instanceId(cfg.dataDir);
+  const kernel = new NetlinkKernel({ pool: cfg.netnsPool, onPoolError: (msg) => log.warn({ error: msg }, 'namespace pool: making namespaces ahead failed; joins make them in line') });
+  const firewall = new NftFirewall({
+    owner: { instance, pid: process.pid },
+    forwardDrop: cfg.forwardDrop,
+    forwardingFile: join(cfg.runDir, `netns-${netnsInode()}.forwarding`),
+    onForwarding: (changes, drop) => log.warn({ changes, drop_other_forwarding: drop, forward_drop: cfg.forwardDrop }, `lnetd turned IP forwarding on (${changes.map((x) => `${x.sysctl} ${x.from} -> ${x.to}`).join(', ')}); forwarded traffic neither to nor from lnetd's bridges is ${drop.ipv4 || drop.ipv6 ? 'dropped' : 'not filtered'} (--forward-drop)`),
+  });
+  const c = await startController(cfg, { store, kernel, firewall, log, fault }).catch((err) => {
+    if ((err as NodeJS.ErrnoException).code === 'EOWNED') throw new StartupError((err as Error).message);
+    throw err;
+  });
   for (const u of store.unreadable) log.error(u, 'unreadable record set aside');
+  const supervisor = superviseStore(c, store, cfg.storeReopenMs);
   const ver = await version();
   const handler = createHandler(c, log, {
     version: () => ({ version: ver, api_version: API_VERSION, node_version: process.version, os: process.platform, arch: process.arch }),
-    stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), ...c.counts(), unreadable_records: store.unreadable.length }),
+    stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), ...c.counts(), unreadable_records: store.unreadable.length, store: store.health() }),
+    health: () => store.problem(),
     reapply: () => reapplyFirewall(c, firewall),
   });
   const listeners = await startListeners(handler, { socket: cfg.socket, tcp: cfg.tcp, env: process.env });
@@ -79,6 +111,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'stopping: finishing in-flight requests; kernel objects stay in place');
     await closeListeners(listeners);
+    supervisor.stop();
     await store.close();
     await kernel.close();
     process.exit(0);
@@ -90,8 +123,12 @@ async function main(): Promise<void> {
   });
 }
 
+// A failed start is one line naming what to fix (exit 2 for a setting, 1 for
+// the rest); the stack only with --log-level debug or trace.
 main().catch((err) => {
-  const msg = err instanceof ConfigError ? err.message : `lnetd: ${err?.stack ?? err}`;
-  process.stderr.write(`lnetd: ${msg.replace(/^lnetd: /, '')}\n`);
-  process.exit(err instanceof ConfigError ? 2 : 1);
+  const known = err instanceof ConfigError || err instanceof StartupError || err instanceof FaultError;
+  const msg = known || !showStacks ? String(err?.message ?? err).split('\n')[0] : String(err?.stack ?? err);
+  process.stderr.write(`lnetd: ${known ? '' : 'start-up failed: '}${msg.replace(/^lnetd: /, '')}\n`);
+  if (err instanceof ConfigError && /^unknown flag|^unexpected argument/.test(err.message)) process.stderr.write(`${USAGE}\n`);
+  process.exit(err instanceof ConfigError || err instanceof FaultError ? 2 : 1);
 });

@@ -15,13 +15,17 @@ export function activatedFd(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 /** A socket file nobody answers on is a leftover from a crash; a live one means another daemon. */
+export async function checkSocketPath(path: string): Promise<void> {
+  return claimSocketPath(path);
+}
+
 async function claimSocketPath(path: string): Promise<void> {
   const alive = await new Promise<boolean>((resolve) => {
     const s = createConnection(path);
     s.once('connect', () => { s.destroy(); resolve(true); });
     s.once('error', () => resolve(false));
   });
-  if (alive) throw new Error(`another daemon is already listening on ${path}`);
+  if (alive) throw new Error(`socket ${path} is in use: another daemon is listening on it (stop it, or use --socket)`);
   await unlink(path).catch((err) => { if (err.code !== 'ENOENT') throw err; });
 }
 

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <net/if.h>
@@ -199,6 +200,23 @@ static napi_value make_netns(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+// tryLock(fd): flock(fd, LOCK_EX | LOCK_NB). true when we hold it now, false
+// when another open file holds it. The kernel drops the lock when the last fd
+// on that open file closes, so a killed daemon never leaves it held.
+static napi_value try_lock(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "tryLock(fd) needs a file descriptor");
+    return NULL;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) { napi_get_boolean(env, true, &out); return out; }
+  if (errno == EWOULDBLOCK) { napi_get_boolean(env, false, &out); return out; }
+  return throw_errno(env, "flock", errno);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"unshareNet", NULL, unshare_net, NULL, NULL, NULL, napi_default, NULL},
@@ -208,6 +226,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"unmountNoFollow", NULL, un_mount_nofollow, NULL, NULL, NULL, napi_default, NULL},
     {"mountTmpfs", NULL, mount_tmpfs, NULL, NULL, NULL, napi_default, NULL},
     {"makeNetns", NULL, make_netns, NULL, NULL, NULL, napi_default, NULL},
+    {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -17,6 +17,7 @@ interface NsUtil {
   unmountNoFollow(path: string): void;
   mountTmpfs(path: string): void;
   makeNetns(): Promise<number>;
+  tryLock(fd: number): boolean;
 }
 
 const ADDON = join('native', 'build', 'Release', 'nsutil.node');
@@ -73,6 +74,11 @@ export function unshareNet(): void {
 /** Move the calling thread into the network namespace behind fd. */
 export function setns(fd: number): void {
   call(() => addon().setns(fd));
+}
+
+/** flock(fd, LOCK_EX|LOCK_NB): true when taken, false when another holds it. */
+export function tryLock(fd: number): boolean {
+  return call(() => addon().tryLock(fd));
 }
 
 /** Bind-mount src on dst (dst must exist). */

@@ -93,11 +93,28 @@ export function portElem(m: FwPortMap): PortElem {
   return { map: fam === 4 ? 'ports4' : 'ports6', key: `${m.proto} . ${addrText(fam, h.base)} . ${hp}`, value };
 }
 
+/** Who made the table: the daemon's instance id and pid, in the table's comment
+ *  (set when the table is made; `add table` never changes it afterwards). */
+export interface TableOwner { instance: string; pid: number }
+
+/** Forwarded traffic to drop when it is neither to nor from an lnetd bridge, by family. */
+export interface ForwardDrop { ipv4: boolean; ipv6: boolean }
+
+export interface BaseOptions { owner?: TableOwner; drop?: ForwardDrop }
+
+const ownerText = (o?: TableOwner): string => (o ? ` instance=${o.instance} pid=${o.pid}` : '');
+
+/** The owner named in a listing's table comment, if any. */
+export function parseOwner(text: string): TableOwner | undefined {
+  const m = /^\s*comment "lnetd [^"]*?instance=([0-9a-f]+) pid=(\d+)"/m.exec(text.split(/\n\s*(?:set|map|chain) /)[0]);
+  return m ? { instance: m[1], pid: Number(m[2]) } : undefined;
+}
+
 /** Tables, maps and base chains, created when missing, never emptied: safe in every transaction. */
-export function declareScript(): string[] {
+export function declareScript(owner?: TableOwner): string[] {
   const T = TABLE;
   return [
-    `add table ${T} { comment "lnetd ${NFT_LAYOUT}"; }`,
+    `add table ${T} { comment "lnetd ${NFT_LAYOUT}${ownerText(owner)}"; }`,
     `add set ${T} bridges { type ifname; comment "every lnetd bridge: isolation"; }`,
     `add map ${T} fwd_from { type ifname : verdict; comment "forward in from a bridge"; }`,
     `add map ${T} fwd_to { type ifname : verdict; comment "forward out to a bridge"; }`,
@@ -117,13 +134,17 @@ export function declareScript(): string[] {
 }
 
 /** The dispatch rules of the base chains, replaced whole (flush + add in one transaction). */
-export function baseRulesScript(): string[] {
+export function baseRulesScript(drop: ForwardDrop = { ipv4: false, ipv6: false }): string[] {
   const T = TABLE;
   const base = ['ports', 'forward', 'guard', 'prerouting', 'output', 'postrouting'];
   return [
     ...base.map((c) => `flush chain ${T} ${c}`),
     `add rule ${T} forward iifname vmap @fwd_from`,
     `add rule ${T} forward oifname vmap @fwd_to`,
+    // Every bridge's chains end in a verdict, so what gets here is neither to
+    // nor from a bridge: where lnetd turned forwarding on, the host must not
+    // start routing between its other interfaces because of it.
+    ...(['ipv4', 'ipv6'] as const).filter((f) => drop[f]).map((f) => `add rule ${T} forward meta nfproto ${f} counter drop comment "not lnetd's: forwarding was off before lnetd"`),
     // Bridges get route_localnet so the host can reach published ports on
     // 127.0.0.1; without this guard a container could then reach the host's
     // loopback services through its gateway (CVE-2020-8558).
@@ -223,10 +244,10 @@ export function destroyScript(): string[] {
  * fails (ENOENT) to add a jump element to an interval map that was created
  * earlier in the same transaction than the chain it jumps to.
  */
-export function restoreScript(nets: NetRules[], ports: PortElem[]): string[] {
-  const declare = declareScript();
+export function restoreScript(nets: NetRules[], ports: PortElem[], opts: BaseOptions = {}): string[] {
+  const declare = declareScript(opts.owner);
   const early = nets.flatMap((n) => Object.values(chains(n.tag)).map((c) => `add chain ${TABLE} ${c}`));
-  return [...destroyScript(), declare[0], ...early, ...declare.slice(1), ...baseRulesScript(), ...nets.flatMap(networkScript), ...addPortsScript(ports)];
+  return [...destroyScript(), declare[0], ...early, ...declare.slice(1), ...baseRulesScript(opts.drop), ...nets.flatMap(networkScript), ...addPortsScript(ports)];
 }
 
 /** Port elements whose container address lies in one of the network's subnets. */

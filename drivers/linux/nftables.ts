@@ -5,20 +5,42 @@
 // thread follows the daemon into a namespace (the fs thread pool does not).
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ensureForwarding, type ForwardingChange, type ForwardPolicy } from './forwarding.js';
 import { join } from 'node:path';
 import { Conflict, wrap } from '../../errors/index.js';
 import { run } from './exec.js';
 import type { Firewall, FwNetwork, FwPortMap } from './firewall.js';
 import {
   NFT_LAYOUT, TABLE, addPortsScript, baseRulesScript, chains, checkId, checkNetwork, declareScript, destroyScript,
-  networkScript, parseListing, portElem, portsOfNetwork, removeNetworkScript, removePortsScript, restoreScript,
-  script, type Listing, type NetRules, type PortElem,
+  networkScript, parseListing, parseOwner, portElem, portsOfNetwork, removeNetworkScript, removePortsScript, restoreScript,
+  script, type ForwardDrop, type Listing, type NetRules, type PortElem, type TableOwner,
 } from './nft-rules.js';
 
 export interface NftOptions {
   nft?: string;              // nft binary (default: nft on PATH)
   procSys?: string;          // where sysctls live (default /proc/sys); unit tests use a tmp dir
   ipv6Forwarding?: boolean;  // set net.ipv6.conf.all.forwarding=1 in init (default true)
+  /** This daemon, written in the table's comment; init refuses a table a live other instance owns. */
+  owner?: TableOwner;
+  /** Drop forwarded traffic neither to nor from a bridge: auto = where lnetd turned forwarding on. */
+  forwardDrop?: ForwardPolicy;
+  /** Where to remember which forwarding sysctls lnetd turned on (survives restarts, not reboots). */
+  forwardingFile?: string;
+  /** Told what lnetd changed in the forwarding sysctls. */
+  onForwarding?: (changes: ForwardingChange[], drop: ForwardDrop) => void;
+  /** True when pid is a running lnetd (owner check); default looks at /proc. */
+  isLive?: (pid: number) => boolean;
+}
+
+/** A running process whose command line is lnetd's. */
+export function isLiveLnetd(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return /lnetd|daemon\/main\.js/.test(cmd);
+  } catch {
+    return false;
+  }
 }
 
 /** Timing of the transactions run so far, for benchmarks and the report. */
@@ -34,6 +56,9 @@ export class NftFirewall implements Firewall {
   private readonly nft: string;
   private readonly procSys: string;
   private readonly ipv6Forwarding: boolean;
+  private readonly opts: NftOptions;
+  /** Which families' non-lnetd forwarding the base chain drops (decided in init). */
+  private drop: ForwardDrop = { ipv4: false, ipv6: false };
   // What this process installed: removal by id needs the bridge and subnets
   // (the map keys). After a restart without restore() the table is read instead.
   private readonly nets = new Map<string, NetRules>();
@@ -43,6 +68,7 @@ export class NftFirewall implements Firewall {
     this.nft = opts.nft ?? 'nft';
     this.procSys = opts.procSys ?? '/proc/sys';
     this.ipv6Forwarding = opts.ipv6Forwarding ?? true;
+    this.opts = opts;
   }
 
   /** One atomic transaction; the error names what we were doing and carries nft's message. */
@@ -71,11 +97,26 @@ export class NftFirewall implements Firewall {
     }
   }
 
+  /** Forwarding on (logged when lnetd changed it), and which families' other forwarding to drop. */
   private forwarding(): void {
-    this.sysctl('net/ipv4/ip_forward', '1');
     // Note for operators: with forwarding on, interfaces with accept_ra=1 stop
-    // taking router advertisements; hosts on SLAAC set accept_ra=2 or turn this off.
-    if (this.ipv6Forwarding) this.sysctl('net/ipv6/conf/all/forwarding', '1');
+    // taking router advertisements; hosts on SLAAC set accept_ra=2 (README).
+    const r = ensureForwarding({ procSys: this.procSys, ipv6: this.ipv6Forwarding, file: this.opts.forwardingFile, policy: this.opts.forwardDrop ?? 'auto' });
+    this.drop = r.drop;
+    if (r.changes.length) this.opts.onForwarding?.(r.changes, r.drop);
+  }
+
+  /** A table made by another lnetd that is still running is never rebuilt nor changed. */
+  private async checkOwner(): Promise<void> {
+    const me = this.opts.owner;
+    if (!me) return;
+    const text = await this.listingText();
+    const owner = text === undefined ? undefined : parseOwner(text);
+    if (!owner || owner.instance === me.instance) return;
+    if (!(this.opts.isLive ?? isLiveLnetd)(owner.pid)) return;
+    const e = new Error(`table inet lnetd belongs to another running lnetd (pid ${owner.pid}, instance ${owner.instance}): not touching it; stop that daemon first`) as NodeJS.ErrnoException;
+    e.code = 'EOWNED';
+    throw e;
   }
 
   /** Per-bridge and per-namespace settings the network's rules rely on. */
@@ -101,14 +142,15 @@ export class NftFirewall implements Firewall {
   }
 
   async init(): Promise<void> {
+    await this.checkOwner();
     this.forwarding();
     try {
-      await this.apply([...declareScript(), ...baseRulesScript()], 'init table inet lnetd');
+      await this.apply([...declareScript(this.opts.owner), ...baseRulesScript(this.drop)], 'init table inet lnetd');
     } catch (err) {
       // An older, incompatible layout (a map of another type): start from an
       // empty current layout; the caller's restore() puts the networks back.
       if (!isExists(err)) throw err;
-      await this.apply(restoreScript([], []), 'replace incompatible table inet lnetd');
+      await this.apply(restoreScript([], [], { owner: this.opts.owner, drop: this.drop }), 'replace incompatible table inet lnetd');
       this.nets.clear();
       this.ports.clear();
     }
@@ -174,7 +216,7 @@ export class NftFirewall implements Firewall {
     const rules = nets.map(checkNetwork);
     const elems = maps.map(portElem);
     this.forwarding();
-    await this.apply(restoreScript(rules, elems), `restore ${rules.length} network(s), ${elems.length} port(s)`);
+    await this.apply(restoreScript(rules, elems, { owner: this.opts.owner, drop: this.drop }), `restore ${rules.length} network(s), ${elems.length} port(s)`);
     this.nets.clear();
     this.ports.clear();
     for (const n of rules) this.nets.set(n.id, n);
@@ -197,13 +239,19 @@ export class NftFirewall implements Firewall {
     }
   }
 
-  /** Our table as nft's JSON, undefined when it does not exist. */
+  /** Our table parsed, undefined when it does not exist. */
   private async listing(): Promise<Listing | undefined> {
+    const text = await this.listingText();
+    return text === undefined ? undefined : parseListing(text);
+  }
+
+  /** `nft list table inet lnetd` as text, undefined when the table does not exist. */
+  private async listingText(): Promise<string | undefined> {
     try {
       // The command goes on stdin: nft reads all of it before it exits, so our
       // write never hits a closed pipe (a bare `nft list` may exit first: EPIPE).
       const { stdout } = await run(this.nft, ['-f', '-'], `list table ${TABLE}\n`);
-      return parseListing(stdout);
+      return stdout;
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw wrap('nft: list table inet lnetd', err);

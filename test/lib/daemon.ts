@@ -47,8 +47,14 @@ export class TestDaemon {
   readonly socket = join(this.dir, 'lnetd.sock');
   readonly dataDir = join(this.dir, 'data');
   readonly netnsDir = join(this.dir, 'netns');
+  /** The namespace lock and forwarding notes (--run-dir), not the host's /run/lnetd. */
+  readonly runDir = join(this.dir, 'run');
   proc?: ChildProcess;
   stderr = '';
+  /** The daemon's log (pino JSON lines on stdout) since the last start. */
+  stdout = '';
+  /** nsenter arguments put before `--net=` (e.g. `-t PID -m` to run in a test's own mount namespace). */
+  enter: string[] = [];
   private exitHook = () => this.cleanupSync();
 
   constructor(readonly extraArgs: string[] = [], readonly env: NodeJS.ProcessEnv = {}, readonly nodeArgs: string[] = []) {
@@ -61,10 +67,13 @@ export class TestDaemon {
   /** Start (or restart) the daemon and wait until it answers /_ping. */
   async start(args: string[] = []): Promise<void> {
     this.stderr = '';
-    const argv = ['--net=' + this.nsPath, process.execPath, ...DAEMON_NODE_FLAGS, ...this.nodeArgs, MAIN, '--socket', this.socket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--log-level', 'warn', ...this.extraArgs, ...args];
-    const proc = spawn('nsenter', argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.env } });
+    this.stdout = '';
+    const argv = [...this.enter, '--net=' + this.nsPath, process.execPath, ...DAEMON_NODE_FLAGS, ...this.nodeArgs, MAIN, '--socket', this.socket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--run-dir', this.runDir, '--log-level', 'warn', ...this.extraArgs, ...args];
+    const proc = spawn('nsenter', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
     this.proc = proc;
     proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
+    // kept only up to 1 MiB: enough for any test's warnings, bounded for a chatty one
+    proc.stdout!.on('data', (b: Buffer) => { if (this.stdout.length < 1 << 20) this.stdout += b.toString(); });
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`lnetd exited ${proc.exitCode}: ${this.stderr}`);
@@ -92,7 +101,7 @@ export class TestDaemon {
 
   /** Run a command inside the test host namespace (argument array, no shell). */
   exec(argv: string[]): { status: number | null; stdout: string; stderr: string } {
-    const r = spawnSync('nsenter', ['--net=' + this.nsPath, ...argv], { encoding: 'utf8' });
+    const r = spawnSync('nsenter', [...this.enter, '--net=' + this.nsPath, ...argv], { encoding: 'utf8' });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 

@@ -28,7 +28,7 @@ t.test('file < env < flags', async (t) => {
 
 t.test('bad values are refused, naming the setting', async (t) => {
   t.throws(() => loadConfig(['--socket', 'relative.sock'], {}), ConfigError);
-  t.throws(() => loadConfig(['--log-level', 'loud'], {}), /logLevel.*loud/);
+  t.throws(() => loadConfig(['--log-level', 'loud'], {}), /--log-level.*loud/);
   t.throws(() => loadConfig(['--tcp', '0.0.0.0:2375'], {}), /loopback/);
   t.throws(() => loadConfig(['--tcp', '10.1.2.3:2375'], {}), /loopback/);
   t.throws(() => loadConfig(['--tcp', 'nonsense'], {}), /HOST:PORT/);
