@@ -77,21 +77,33 @@ export function instanceId(dataDir: string): string {
 
 /** The mount namespace compared with PID 1's: a private one (ip netns exec,
  *  PrivateMounts=, PrivateTmp=) hides every sandbox mount from the runtimes,
- *  and the mounts vanish when the daemon exits. */
-export function privateMountNs(): { ours: string; init: string } | undefined {
+ *  and the mounts vanish when the daemon exits. The namespace links of PID 1
+ *  may be unreadable (no ptrace access, as in some containers); then the id of
+ *  the root mount tells, since a new mount namespace copies every mount under
+ *  a new id. */
+export function privateMountNs(proc = '/proc'): { ours: string; init: string } | undefined {
+  let ours = nsLink(`${proc}/self`);
+  let init = nsLink(`${proc}/1`);
+  if (!ours || !init) {
+    ours = rootMount(`${proc}/self`);
+    init = rootMount(`${proc}/1`);
+  }
+  return ours && init && ours !== init ? { ours, init } : undefined;
+}
+
+function nsLink(pidDir: string): string | undefined {
   try {
-    const ours = readlinkOrEmpty('/proc/self/ns/mnt');
-    const init = readlinkOrEmpty('/proc/1/ns/mnt');
-    return ours && init && ours !== init ? { ours, init } : undefined;
+    return `mnt:[${statSync(`${pidDir}/ns/mnt`).ino}]`;
   } catch {
     return undefined;
   }
 }
 
-function readlinkOrEmpty(p: string): string {
+function rootMount(pidDir: string): string | undefined {
   try {
-    return statSync(p).ino ? `mnt:[${statSync(p).ino}]` : '';
+    const root = readFileSync(`${pidDir}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === '/');
+    return root ? `root mount id ${root.split(' ')[0]}` : undefined;
   } catch {
-    return '';
+    return undefined;
   }
 }

@@ -39,3 +39,33 @@ t.test('bad values are refused, naming the setting', async (t) => {
   t.same(loadConfig(['--tcp', '127.0.0.1:2375'], {}).tcp, { host: '127.0.0.1', port: 2375 });
   t.same(loadConfig(['--tcp', '[::1]:2375'], {}).tcp, { host: '::1', port: 2375 });
 });
+
+t.test('address pools: lnetd spec or daemon.json form, family checked, named by source', async (t) => {
+  t.same(loadConfig(['--default-address-pools', '10.10.0.0/16:24'], {}).defaultAddressPools, [{ base: '10.10.0.0/16', size: 24 }]);
+  t.same(loadConfig(['--default-address-pools', '[{"base":"10.10.0.0/16","size":24}]'], {}).defaultAddressPools, [{ base: '10.10.0.0/16', size: 24 }], "Docker's form as JSON text in a flag");
+  writeFileSync(join(dir, 'pools.json'), JSON.stringify({ default_address_pools: [{ base: '10.20.0.0/16', size: 24 }, { base: '10.30.0.0/16', size: 26 }], default_address_pools_v6: [{ base: 'fd00:1::/48', size: 64 }] }));
+  const c = loadConfig(['--config', join(dir, 'pools.json')], {});
+  t.same(c.defaultAddressPools, [{ base: '10.20.0.0/16', size: 24 }, { base: '10.30.0.0/16', size: 26 }], "daemon.json's [{base,size}] in the config file");
+  t.same(c.defaultAddressPools6, [{ base: 'fd00:1::/48', size: 64 }]);
+  t.throws(() => loadConfig(['--default-address-pools', '10.0.0.0/8'], {}), /^--default-address-pools: .*10\.0\.0\.0\/8/, 'a pool without a size names the flag');
+  t.throws(() => loadConfig([], { LNETD_DEFAULT_ADDRESS_POOLS_V6: '10.0.0.0/8:24' }), /^LNETD_DEFAULT_ADDRESS_POOLS_V6: 10\.0\.0\.0\/8 is an IPv4 pool/, 'an IPv4 pool is not a v6 pool');
+  t.throws(() => loadConfig(['--default-address-pools', 'fd00::/48:64'], {}), /^--default-address-pools: fd00::\/48 is an IPv6 pool/, 'nor the reverse');
+  writeFileSync(join(dir, 'badpool.json'), JSON.stringify({ default_address_pools: [{ base: '10.20.0.0/16' }] }));
+  t.throws(() => loadConfig(['--config', join(dir, 'badpool.json')], {}), /config file .*badpool\.json: default_address_pools: item 1 must be/, 'names the config key and item');
+  t.throws(() => loadConfig(['--default-address-pools', '[{"base":'], {}), /^--default-address-pools: not valid JSON/);
+});
+
+t.test('numbers are numbers, and every setting is named the way it was given', async (t) => {
+  t.equal(loadConfig([], { LNETD_NETNS_POOL: '0' }).netnsPool, 0);
+  t.equal(loadConfig(['--netns-pool', '8'], {}).netnsPool, 8);
+  t.throws(() => loadConfig([], { LNETD_NETNS_POOL: 'abc' }), /^LNETD_NETNS_POOL: "abc" must be a whole number from 0 to 64/, 'LNETD_NETNS_POOL=abc is refused, not 0');
+  t.throws(() => loadConfig([], { LNETD_NETNS_POOL: '-1' }), /LNETD_NETNS_POOL/);
+  t.throws(() => loadConfig(['--store-reopen-ms', '1.5'], {}), /^--store-reopen-ms/);
+  writeFileSync(join(dir, 'num.json'), JSON.stringify({ netns_pool: 2, forward_drop: 'sometimes' }));
+  t.throws(() => loadConfig(['--config', join(dir, 'num.json')], {}), /config file .*num\.json: forward_drop: "sometimes" is not one of auto, on, off/);
+  t.equal(loadConfig(['--config', join(dir, 'num.json'), '--forward-drop', 'off'], {}).netnsPool, 2, 'a number in the file');
+  t.throws(() => loadConfig(['--run-dir', 'run'], {}), /^--run-dir: "run" must be an absolute path/);
+  t.throws(() => loadConfig([], { LNETD_SOCKET: 'x.sock' }), /^LNETD_SOCKET:/);
+  writeFileSync(join(dir, 'type.json'), JSON.stringify({ socket: 5 }));
+  t.throws(() => loadConfig(['--config', join(dir, 'type.json')], {}), /config file .*type\.json: socket: must be a string/);
+});
