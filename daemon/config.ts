@@ -29,6 +29,14 @@ export interface Config {
   runDir: string;
   /** Drop forwarded traffic that is neither to nor from lnetd's bridges. */
   forwardDrop: ForwardDrop;
+  /** The embedded resolver: on or off. */
+  dns: 'on' | 'off';
+  /** Port it binds on each gateway address (the gateway's port 53 is redirected there). */
+  dnsPort: number;
+  /** The host's resolv.conf: the upstreams it forwards to. */
+  dnsResolvConf: string;
+  /** Queries per second one container may send. */
+  dnsRate: number;
 }
 
 type Parse = (value: unknown, where: string) => unknown;
@@ -42,6 +50,10 @@ export const DEFAULTS = {
   configFile: '/etc/lnetd/config.json',
   runDir: '/run/lnetd',
   forwardDrop: 'auto' as ForwardDrop,
+  dns: 'on' as const,
+  dnsPort: 5053,
+  dnsResolvConf: '/etc/resolv.conf',
+  dnsRate: 10_000,
 };
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -116,6 +128,10 @@ const SETTINGS: Setting[] = [
   { key: 'storeReopenMs', flag: 'store-reopen-ms', env: 'LNETD_STORE_REOPEN_MS', file: 'store_reopen_ms', parse: integer(50, 3_600_000), help: 'MS' },
   { key: 'runDir', flag: 'run-dir', env: 'LNETD_RUN_DIR', file: 'run_dir', parse: path, help: 'DIR' },
   { key: 'forwardDrop', flag: 'forward-drop', env: 'LNETD_FORWARD_DROP', file: 'forward_drop', parse: oneOf(['auto', 'on', 'off']), help: 'auto|on|off' },
+  { key: 'dns', flag: 'dns', env: 'LNETD_DNS', file: 'dns', parse: oneOf(['on', 'off']), help: 'on|off' },
+  { key: 'dnsPort', flag: 'dns-port', env: 'LNETD_DNS_PORT', file: 'dns_port', parse: integer(1, 65535), help: 'PORT' },
+  { key: 'dnsResolvConf', flag: 'dns-resolv-conf', env: 'LNETD_DNS_RESOLV_CONF', file: 'dns_resolv_conf', parse: path, help: 'FILE' },
+  { key: 'dnsRate', flag: 'dns-rate', env: 'LNETD_DNS_RATE', file: 'dns_rate', parse: integer(1, 1_000_000), help: 'QPS' },
 ];
 
 export const USAGE = `usage: lnetd [--config FILE] ${SETTINGS.map((s) => `[--${s.flag} ${s.help}]`).join(' ')}

@@ -20,6 +20,8 @@ import { NftFirewall } from '../drivers/linux/nftables.js';
 import { processCount } from '../drivers/linux/exec.js';
 import { FaultError, faultFromEnv } from './fault.js';
 import { reapplyFirewall } from './controller/reconcile.js';
+import { hostResolvOnly, startDns } from './dns/index.js';
+import { NftDnsFirewall } from './dns/nft.js';
 import { FailClosedStore } from '../store/guard.js';
 import { superviseStore } from './store-health.js';
 
@@ -93,11 +95,16 @@ async function main(): Promise<void> {
     throw err;
   });
   for (const u of store.unreadable) log.error(u, 'unreadable record set aside');
+  // the resolver binds before the API answers: once a restarted daemon answers, names resolve again
+  const dns = cfg.dns === 'on'
+    ? await startDns(c, { port: cfg.dnsPort, resolvConf: cfg.dnsResolvConf, ratePerSource: cfg.dnsRate }, new NftDnsFirewall(), log)
+    : undefined;
+  const hostResolv = dns ? undefined : await hostResolvOnly(c, cfg.dnsResolvConf);
   const supervisor = superviseStore(c, store, cfg.storeReopenMs);
   const ver = await version();
   const handler = createHandler(c, log, {
     version: () => ({ version: ver, api_version: API_VERSION, node_version: process.version, os: process.platform, arch: process.arch }),
-    stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), ...c.counts(), unreadable_records: store.unreadable.length, store: store.health() }),
+    stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), ...c.counts(), unreadable_records: store.unreadable.length, store: store.health(), ...(dns ? { dns: dns.stats() } : {}) }),
     health: () => store.problem(),
     reapply: () => reapplyFirewall(c, firewall),
   });
@@ -111,6 +118,8 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'stopping: finishing in-flight requests; kernel objects stay in place');
     await closeListeners(listeners);
+    await dns?.stop();
+    hostResolv?.stop();
     supervisor.stop();
     await store.close();
     await kernel.close();
@@ -120,6 +129,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => {
     reapplyFirewall(c, firewall).then((r) => log.info(r, 'SIGHUP: firewall rebuilt from the records'), (err) => log.error({ err }, 'SIGHUP: firewall rebuild failed'));
+    dns?.reapply().catch((err) => log.error({ err }, 'SIGHUP: dns table rebuild failed'));
   });
 }
 

@@ -60,6 +60,7 @@ export interface EndpointRecord {
   service: boolean;               // created through /services (publish)
   container?: string;             // container id while joined
   ifname?: string;                // interface name inside the sandbox while joined (eth0 …)
+  aliases?: string[];             // extra DNS names on its network (a join's or a Docker connect's aliases)
   driver: Record<string, unknown>; // driver-owned state (host-side veth name …)
 }
 
@@ -80,6 +81,8 @@ export interface SandboxRecord {
   hostsPath?: string;
   resolvConfPath?: string;
   dns: string[];
+  dnsSearch?: string[];           // resolv.conf search domains the join asked for
+  dnsOptions?: string[];          // resolv.conf options the join asked for
   extraHosts: string[];
   created: string;
 }

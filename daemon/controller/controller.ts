@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import type { Driver, DriverContext } from '../../drivers/driver.js';
 import type { Kernel } from '../../drivers/linux/kernel.js';
 import type { BatchOp, Store } from '../../store/store.js';
-import type { EndpointRecord, JournalRecord, NetworkRecord } from '../../store/records.js';
+import type { EndpointRecord, JournalRecord, NetworkRecord, SandboxRecord } from '../../store/records.js';
+import type { ResolvPlan } from './sandbox-files.js';
 import { RECORD_VERSION } from '../../store/records.js';
 import { BadRequest, NotFound, type CodeOf } from '../../errors/index.js';
 import { Locks } from './locks.js';
@@ -51,6 +52,10 @@ export class Controller {
   readonly ipam: IpamConfig;
   readonly log: Logger;
   private readonly faultHook?: (step: string) => void;
+  /** Called with each committed batch, in the commit's step (the DNS records follow it). */
+  readonly commitHooks: Array<(ops: BatchOp[]) => void> = [];
+  /** What a sandbox's resolv.conf says, when the resolver is on (set by the DNS module). */
+  resolvPlan?: (sb: SandboxRecord, joined: EndpointRecord[]) => ResolvPlan;
 
   constructor(deps: ControllerDeps) {
     this.store = deps.store;
@@ -80,6 +85,9 @@ export class Controller {
   async commit(ops: BatchOp[]): Promise<void> {
     await this.store.batch(ops);
     this.state.apply(ops);
+    for (const hook of this.commitHooks) {
+      try { hook(ops); } catch (err) { this.log.error({ err }, 'commit hook failed'); }
+    }
   }
 
   /** Write an intent before the first kernel change; returns the op that clears it. */

@@ -98,7 +98,7 @@ async function writeFiles(c: Controller, sb: SandboxRecord, joined: EndpointReco
   const own = joined.flatMap((e) => [addr(e.ipv4), addr(e.ipv6)]).filter((a): a is string => !!a && isIP(a) !== 0);
   const extra = sb.extraHosts.map((h) => { const [name, address] = h.split(' '); return { address, names: [name] }; });
   if (sb.hostsPath) await writeAtomic(sb.hostsPath, hostsText(sb, own, extra)).catch((e) => { throw fileError('hosts_path', sb.hostsPath!, e); });
-  if (sb.resolvConfPath) await writeAtomic(sb.resolvConfPath, resolvText(sb)).catch((e) => { throw fileError('resolv_conf_path', sb.resolvConfPath!, e); });
+  if (sb.resolvConfPath) await writeAtomic(sb.resolvConfPath, resolvText(sb, c.resolvPlan?.(sb, joined))).catch((e) => { throw fileError('resolv_conf_path', sb.resolvConfPath!, e); });
 }
 
 /** A path the runtime gave that can't hold a file (no such directory, a
@@ -117,6 +117,8 @@ function withRequest(sb: SandboxRecord, req: JoinInput): SandboxRecord {
     hostsPath: req.hostsPath ?? sb.hostsPath,
     resolvConfPath: req.resolvConfPath ?? sb.resolvConfPath,
     dns: req.dns.length ? req.dns : sb.dns,
+    dnsSearch: req.dnsSearch?.length ? req.dnsSearch : sb.dnsSearch,
+    dnsOptions: req.dnsOptions?.length ? req.dnsOptions : sb.dnsOptions,
     extraHosts: req.extraHosts.length ? req.extraHosts.map((h) => `${h.name} ${h.address}`) : sb.extraHosts,
   };
 }
@@ -165,7 +167,8 @@ export async function join(c: Controller, netRef: string, epRef: string, req: Jo
       await c.driver(net.type).join(net, ep, target);
       undo.push(() => c.driver(net.type).leave(net, ep, target));
       c.fault('join:after-driver');
-      const joinedEp: EndpointRecord = { ...ep, container: req.containerId, ifname: target.ifname };
+      const aliases = [...new Set([...(ep.aliases ?? []), ...(req.aliases ?? [])])];
+      const joinedEp: EndpointRecord = { ...ep, container: req.containerId, ifname: target.ifname, ...(aliases.length ? { aliases } : {}) };
       const joined = [...sb.endpoints.map((id) => c.state.endpoints.get(id)!).filter(Boolean), joinedEp];
       await writeFiles(c, sb, joined);
       c.fault('join:after-files');

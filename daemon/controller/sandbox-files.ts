@@ -17,10 +17,16 @@ export function hostsText(sb: SandboxRecord, own: string[], extra: HostEntry[]):
   return lines.join('\n') + '\n';
 }
 
-export function resolvText(sb: SandboxRecord): string {
+/** What resolv.conf says (the DNS module decides, see daemon/dns/resolvconf.ts). */
+export interface ResolvPlan { comment?: string; nameservers: string[]; search: string[]; options: string[] }
+
+export function resolvText(sb: SandboxRecord, plan?: ResolvPlan): string {
+  const p = plan ?? { nameservers: sb.dns, search: sb.domainName ? [sb.domainName] : [], options: [] };
   const lines: string[] = [];
-  if (sb.domainName) lines.push(`search ${sb.domainName}`);
-  for (const d of sb.dns) lines.push(`nameserver ${d}`);
+  if (p.comment) lines.push(`# ${p.comment.replace(/\n/g, ' ')}`);
+  if (p.search.length) lines.push(`search ${p.search.join(' ')}`);
+  for (const d of p.nameservers) lines.push(`nameserver ${d}`);
+  if (p.options.length) lines.push(`options ${p.options.join(' ')}`);
   return lines.join('\n') + '\n';
 }
 

@@ -51,6 +51,11 @@ export interface JoinInput {
   hostsPath?: string;
   resolvConfPath?: string;
   dns: string[];
+  /** resolv.conf search domains and options for the container (lnetd's resolver stays its nameserver). */
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  /** Extra DNS names of this endpoint on its network. */
+  aliases?: string[];
   extraHosts: Array<{ name: string; address: string }>;
   /** Join in the daemon's own namespace (as host networks always do). */
   useDefaultSandbox: boolean;

@@ -8,6 +8,7 @@ import dnsPacket, { type Packet } from 'dns-packet';
 import { decide, encodeWithin, errorFor, RCODE, udpLimit } from './answer.js';
 import { Forwarder, FORWARD_DEFAULTS, type ForwardOptions } from './forward.js';
 import { Listener } from './listen.js';
+import type { DnsFirewall } from './nft.js';
 import { DnsTable, type Asker } from './table.js';
 import { Upstreams } from './upstream.js';
 
@@ -53,7 +54,7 @@ export class Resolver {
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  constructor(readonly opts: ResolverOptions, private readonly log: ResolverLog) {
+  constructor(readonly opts: ResolverOptions, private readonly fw: DnsFirewall, private readonly log: ResolverLog) {
     this.upstreams = new Upstreams(opts.resolvConf, (err) => log.warn({ err, path: opts.resolvConf }, 'dns: could not read the upstream resolv.conf'));
     this.forwarder = new Forwarder(opts.forward ?? FORWARD_DEFAULTS);
   }
@@ -73,6 +74,11 @@ export class Resolver {
     if (this.stopped) return;
     const want = new Map<string, string>();
     for (const n of this.table.networks.values()) if (n.enabled && n.gateway4) want.set(n.id, n.gateway4);
+    // the redirect first: from the moment a listener is bound, port 53 leads to it
+    await this.fw.apply([...want.values()], this.opts.port).catch((err) => {
+      this.counts.listen_errors++;
+      this.log.error({ err }, 'dns: could not install the port 53 redirect (nft)');
+    });
     for (const [id, l] of this.listeners) {
       if (want.get(id) === l.address) continue;
       this.listeners.delete(id);
@@ -141,6 +147,12 @@ export class Resolver {
     const ups = this.upstreamsFor(asker);
     if (ups.length === 0) return errorFor(msg, RCODE.SERVFAIL);
     return this.forwarder.forward(msg, ups, tcp, src);
+  }
+
+  /** Write the nft table again (SIGHUP, POST /_reapply: someone may have flushed the ruleset). */
+  reapply(): Promise<void> {
+    this.fw.reset();
+    return this.syncListeners();
   }
 
   stats(): ResolverStats {

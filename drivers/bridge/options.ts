@@ -13,6 +13,8 @@ export const OPT_ICC = 'com.docker.network.bridge.enable_icc';
 export const OPT_MTU = 'com.docker.network.driver.mtu';
 export const OPT_ENABLE_IPV6 = 'com.docker.network.enable_ipv6';
 export const OPT_INTERNAL = 'com.docker.network.internal';
+/** lnetd's resolver on this network (default on); read by daemon/dns. */
+export const OPT_ENABLE_DNS = 'com.docker.network.bridge.enable_dns';
 
 /** Short spellings accepted in requests, stored under the Docker key. */
 export const ALIASES: Readonly<Record<string, string>> = {
@@ -22,9 +24,10 @@ export const ALIASES: Readonly<Record<string, string>> = {
   mtu: OPT_MTU,
   enable_ipv6: OPT_ENABLE_IPV6,
   internal: OPT_INTERNAL,
+  dns_enabled: OPT_ENABLE_DNS,
 };
 
-const BOOLEAN_OPTS = [OPT_MASQUERADE, OPT_ICC, OPT_ENABLE_IPV6, OPT_INTERNAL];
+const BOOLEAN_OPTS = [OPT_MASQUERADE, OPT_ICC, OPT_ENABLE_IPV6, OPT_INTERNAL, OPT_ENABLE_DNS];
 
 export const MTU_MIN = 68;
 export const MTU_MAX = 65535;

@@ -98,6 +98,18 @@ function dnsList(o: Record<string, unknown>): string[] {
   });
 }
 
+/** dns_search / dns_options / aliases: lists of short words that land in resolv.conf or DNS answers. */
+function words(o: Record<string, unknown>, field: string, re: RegExp, hint: string): string[] {
+  const list = arr(o, field);
+  if (list.length > 32) throw new BadRequest(`${field} takes at most 32 entries`, 'INVALID_FIELD');
+  return list.map((d, i) => {
+    if (typeof d !== 'string' || !re.test(d)) throw new BadRequest(`${field}[${i}] must be ${hint}`, field === 'aliases' ? 'INVALID_NAME' : 'INVALID_FIELD');
+    return d;
+  });
+}
+
+const OPTION_RE = /^[a-zA-Z0-9][a-zA-Z0-9_:.-]{0,63}$/;
+
 /** extra_hosts as Docker's "name:address" strings or libnetwork's {name, address}. */
 function extraHosts(o: Record<string, unknown>): Array<{ name: string; address: string }> {
   return arr(o, 'extra_hosts').map((h, i) => {
@@ -138,6 +150,9 @@ export function parseJoin(body: unknown): JoinInput {
     hostsPath: filePath(o, 'hosts_path'),
     resolvConfPath: filePath(o, 'resolv_conf_path'),
     dns: dnsList(o),
+    dnsSearch: words(o, 'dns_search', DOMAIN_RE, 'a DNS domain'),
+    dnsOptions: words(o, 'dns_options', OPTION_RE, 'a resolv.conf option such as ndots:2'),
+    aliases: words(o, 'aliases', DOMAIN_RE, 'a DNS name'),
     extraHosts: extraHosts(o),
     useDefaultSandbox: bool(o, 'use_default_sandbox') ?? false,
     ...runtimeNetns(o),
