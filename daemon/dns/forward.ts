@@ -19,6 +19,8 @@ export interface ForwardOptions {
   budgetMs: number;
   maxInflight: number;
   maxPerAsker: number;
+  /** Port of every upstream (53; tests run one on a high port). */
+  port?: number;
 }
 
 export const FORWARD_DEFAULTS: ForwardOptions = { tryMs: 1500, budgetMs: 4000, maxInflight: 1024, maxPerAsker: 64 };
@@ -62,6 +64,10 @@ export class Forwarder {
   private readonly perAsker = new Map<string, number>();
 
   constructor(private readonly opts: ForwardOptions = FORWARD_DEFAULTS) {}
+
+  private get port(): number {
+    return this.opts.port ?? 53;
+  }
 
   /** The upstream's answer with the client's id, or SERVFAIL (REFUSED when this asker has too many in flight). */
   async forward(query: Buffer, upstreams: string[], tcp: boolean, asker: string): Promise<Buffer> {
@@ -114,11 +120,11 @@ export class Forwarder {
       sock.on('error', (e) => done(e));
       sock.on('message', (msg, rinfo) => {
         // only the upstream we asked, with our id and our question (anything else is ignored, not fatal)
-        if (rinfo.address !== upstream || rinfo.port !== 53 || msg.length < 12 || msg.readUInt16BE(0) !== id || !(msg[2]! & 0x80)) return;
+        if (rinfo.address !== upstream || rinfo.port !== this.port || msg.length < 12 || msg.readUInt16BE(0) !== id || !(msg[2]! & 0x80)) return;
         if (!sameQuestion(questionBytes(msg), qq)) return;
         done(undefined, msg);
       });
-      sock.send(q, 53, upstream, (err) => { if (err) done(err); });
+      sock.send(q, this.port, upstream, (err) => { if (err) done(err); });
     });
   }
 
@@ -126,7 +132,7 @@ export class Forwarder {
     const id = randomInt(0, 65536);
     const q = withId(query, id);
     return new Promise((resolve, reject) => {
-      const sock = net.connect({ host: upstream, port: 53 });
+      const sock = net.connect({ host: upstream, port: this.port });
       let buf = Buffer.alloc(0);
       const done = (err?: Error, ans?: Buffer) => {
         clearTimeout(timer);

@@ -4,7 +4,7 @@
 // removes all of it, also after a failure or a kill -9.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,6 +49,8 @@ export class TestDaemon {
   readonly netnsDir = join(this.dir, 'netns');
   /** The namespace lock and forwarding notes (--run-dir), not the host's /run/lnetd. */
   readonly runDir = join(this.dir, 'run');
+  /** The "host's" resolv.conf the resolver forwards to: empty unless a test names its own upstream (never the machine's). */
+  readonly hostResolvConf = join(this.dir, 'host-resolv.conf');
   proc?: ChildProcess;
   stderr = '';
   /** The daemon's log (pino JSON lines on stdout) since the last start. */
@@ -61,6 +63,7 @@ export class TestDaemon {
     const r = spawnSync('ip', ['netns', 'add', this.name]);
     if (r.status !== 0) throw new Error(`ip netns add ${this.name}: ${r.stderr}`);
     spawnSync('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']);
+    writeFileSync(this.hostResolvConf, '');
     process.on('exit', this.exitHook);
   }
 
@@ -68,7 +71,7 @@ export class TestDaemon {
   async start(args: string[] = []): Promise<void> {
     this.stderr = '';
     this.stdout = '';
-    const argv = [...this.enter, '--net=' + this.nsPath, process.execPath, ...DAEMON_NODE_FLAGS, ...this.nodeArgs, MAIN, '--socket', this.socket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--run-dir', this.runDir, '--log-level', 'warn', ...this.extraArgs, ...args];
+    const argv = [...this.enter, '--net=' + this.nsPath, process.execPath, ...DAEMON_NODE_FLAGS, ...this.nodeArgs, MAIN, '--socket', this.socket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--run-dir', this.runDir, '--log-level', 'warn', '--dns-resolv-conf', this.hostResolvConf, ...this.extraArgs, ...args];
     const proc = spawn('nsenter', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
     this.proc = proc;
     proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
