@@ -159,6 +159,9 @@ export async function join(c: Controller, netRef: string, epRef: string, req: Jo
           throw runtimeNetnsError(req.sandboxKey!, err);
         });
         undo.push(() => c.kernel.deleteNetns(sb.key));
+        // netavark brings the runtime namespace's lo up and podman relies on it (CNI runtimes
+        // run the loopback plugin for the same): up is idempotent, so do it for every runtime
+        await c.kernel.setLinkUp('lo', sb.key);
       } else if (fresh && !sb.isDefault) {
         await c.kernel.createNetns(sb.key).catch(taken);
         undo.push(() => c.kernel.deleteNetns(sb.key));
