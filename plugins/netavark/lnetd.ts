@@ -113,12 +113,12 @@ export async function findEndpoint(c: Client, netId: string, name: string): Prom
   return list[0];
 }
 
-/** netavark's mappings in lnetd's seed format: a range of N is N one-to-one mappings. */
+/** netavark's mappings in lnetd's seed format; lnetd maps a range of N one to one, as netavark does. */
 export function portBindings(ports: PortMap[]) {
   const protoNum = { tcp: 6, udp: 17, sctp: 132 } as const;
-  return ports.flatMap((p) => Array.from({ length: p.range }, (_, i) => ({
-    proto: protoNum[p.proto], port: p.containerPort + i, host_ip: p.hostIp, host_port: p.hostPort === 0 ? 0 : p.hostPort + i, host_port_end: 0,
-  })));
+  return ports.map((p) => ({
+    proto: protoNum[p.proto], port: p.containerPort, host_ip: p.hostIp, host_port: p.hostPort, host_port_end: 0, ...(p.range > 1 ? { range: p.range } : {}),
+  }));
 }
 
 /** Static addresses by family; each must lie in one of the network's subnets. */
@@ -139,7 +139,6 @@ export async function createEndpoint(c: Client, net: LnetdNetwork, name: string,
     ...(ipv4 ? { ipv4_address: ipv4 } : {}),
     ...(ipv6 ? { ipv6_address: ipv6 } : {}),
     ...(opts.mac ? { mac_address: opts.mac } : {}),
-    exposed_ports: [...new Map(portBindings(ports).map((b) => [`${b.proto}/${b.port}`, { proto: b.proto, port: b.port }])).values()],
     port_mapping: portBindings(ports),
   });
   return c.call<LnetdEndpoint>('GET', `/networks/${q(net.id)}/endpoints/${q(id)}`);

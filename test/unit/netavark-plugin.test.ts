@@ -60,9 +60,9 @@ t.test('stdin from podman run with ports, range, protocols and a MAC', async (t)
     { proto: 'tcp', hostIp: '127.0.0.1', hostPort: 9000, containerPort: 7000, range: 2 },
     { proto: 'udp', hostIp: '127.0.0.1', hostPort: 9000, containerPort: 7000, range: 2 },
   ], '"tcp,udp" is one mapping per protocol');
-  t.same(portBindings(o.ports).map((b) => `${b.proto} ${b.host_ip}:${b.host_port}->${b.port}`), [
-    '6 :8080->80', '6 127.0.0.1:9000->7000', '6 127.0.0.1:9001->7001', '17 127.0.0.1:9000->7000', '17 127.0.0.1:9001->7001',
-  ], 'a range of N is N one-to-one mappings');
+  t.same(portBindings(o.ports).map((b) => `${b.proto} ${b.host_ip}:${b.host_port}->${b.port} x${b.range ?? 1}`), [
+    '6 :8080->80 x1', '6 127.0.0.1:9000->7000 x2', '17 127.0.0.1:9000->7000 x2',
+  ], 'a range goes to lnetd as netavark gives it (one to one)');
 });
 
 t.test('two networks, dual stack and internal, in podman\'s order', async (t) => {
