@@ -37,6 +37,8 @@ export interface Config {
   dnsResolvConf: string;
   /** Queries per second one container may send. */
   dnsRate: number;
+  /** Directories hosts_path / resolv_conf_path may name (daemon/files/policy.ts has the defaults). */
+  filesDirs?: string[];
 }
 
 type Parse = (value: unknown, where: string) => unknown;
@@ -116,6 +118,15 @@ const pools = (family: 4 | 6): Parse => (v, where) => {
   return out;
 };
 
+/** A comma-separated list of absolute directories; "none" allows none. */
+const dirs: Parse = (v, where) => {
+  const s = text(v, where);
+  if (s === 'none') return [];
+  const out = s.split(',').map((d) => d.trim()).filter(Boolean);
+  for (const d of out) if (!isAbsolute(d) || d.includes('\0') || d.split('/').includes('..')) throw new ConfigError(`${where}: ${JSON.stringify(d)} must be an absolute directory path`);
+  return out;
+};
+
 const SETTINGS: Setting[] = [
   { key: 'socket', flag: 'socket', env: 'LNETD_SOCKET', file: 'socket', parse: path, help: 'PATH' },
   { key: 'dataDir', flag: 'data-dir', env: 'LNETD_DATA_DIR', file: 'data_dir', parse: path, help: 'DIR' },
@@ -127,6 +138,7 @@ const SETTINGS: Setting[] = [
   { key: 'netnsPool', flag: 'netns-pool', env: 'LNETD_NETNS_POOL', file: 'netns_pool', parse: integer(0, 64), help: 'N' },
   { key: 'storeReopenMs', flag: 'store-reopen-ms', env: 'LNETD_STORE_REOPEN_MS', file: 'store_reopen_ms', parse: integer(50, 3_600_000), help: 'MS' },
   { key: 'runDir', flag: 'run-dir', env: 'LNETD_RUN_DIR', file: 'run_dir', parse: path, help: 'DIR' },
+  { key: 'filesDirs', flag: 'files-dirs', env: 'LNETD_FILES_DIRS', file: 'files_dirs', parse: dirs, help: 'DIR,...|none' },
   { key: 'forwardDrop', flag: 'forward-drop', env: 'LNETD_FORWARD_DROP', file: 'forward_drop', parse: oneOf(['auto', 'on', 'off']), help: 'auto|on|off' },
   { key: 'dns', flag: 'dns', env: 'LNETD_DNS', file: 'dns', parse: oneOf(['on', 'off']), help: 'on|off' },
   { key: 'dnsPort', flag: 'dns-port', env: 'LNETD_DNS_PORT', file: 'dns_port', parse: integer(1, 65535), help: 'PORT' },

@@ -13,6 +13,7 @@ import type { Kernel } from '../drivers/linux/kernel.js';
 import type { Firewall } from '../drivers/linux/firewall.js';
 import type { Store } from '../store/store.js';
 import { Controller, type Logger } from './controller/controller.js';
+import { filePolicy } from './files/policy.js';
 import { ensurePredefined } from './controller/networks.js';
 import { recoverJournal } from './controller/recover.js';
 import { reconcile } from './controller/reconcile.js';
@@ -36,7 +37,7 @@ export function drivers(ctx: DriverContext): Driver[] {
   return [new NullDriver(), new HostDriver(), new BridgeDriver(ctx)];
 }
 
-export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAddressPools' | 'defaultAddressPools6'>, parts: Parts): Promise<Controller> {
+export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAddressPools' | 'defaultAddressPools6'> & Partial<Pick<Config, 'dataDir' | 'socket' | 'filesDirs' | 'runDir'>>, parts: Parts): Promise<Controller> {
   await mkdir(cfg.netnsDir, { recursive: true, mode: 0o755 });
   const dir = await parts.kernel.prepareNetnsDir(cfg.netnsDir);
   if (dir === 'skipped') parts.log.warn({ netns_dir: cfg.netnsDir }, 'netns dir is on disk and not empty: not putting it on a tmpfs (each sandbox costs a disk file)');
@@ -45,7 +46,8 @@ export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAdd
     pools4: poolsOf(cfg.defaultAddressPools, DEFAULT_POOLS_V4),
     pools6: poolsOf(cfg.defaultAddressPools6, DEFAULT_POOLS_V6),
   };
-  const c = new Controller({ store: parts.store, drivers: drivers(ctx), ctx, ipam, log: parts.log, fault: parts.fault });
+  const files = filePolicy({ filesDirs: cfg.filesDirs, dataDir: cfg.dataDir, netnsDir: cfg.netnsDir, socket: cfg.socket, runDir: cfg.runDir });
+  const c = new Controller({ store: parts.store, drivers: drivers(ctx), ctx, ipam, log: parts.log, fault: parts.fault, files });
   await c.state.load(parts.store);
   await parts.firewall.init();
   await recoverJournal(c);

@@ -16,6 +16,8 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <net/if.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 #include <node_api.h>
 
@@ -104,6 +106,25 @@ static napi_value un_mount_nofollow(napi_env env, napi_callback_info info) {
   if (!path_arg(env, info, path, sizeof path, "unmountNoFollow(path) needs a path")) return NULL;
   if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) != 0) return throw_errno(env, "umount", errno);
   return NULL;
+}
+
+// openDirNoSymlinks(path): an O_PATH fd on the directory at path, resolved by
+// openat2 with RESOLVE_NO_SYMLINKS: no component of the path, not even the
+// last, may be a symlink (nor a /proc magic link). lnetd writes a runtime's
+// hosts and resolv.conf inside it through /proc/self/fd/N, so the directory
+// written into is exactly the one the path names, whatever is planted later.
+static napi_value open_dir_nosymlinks(napi_env env, napi_callback_info info) {
+  char path[4096];
+  if (!path_arg(env, info, path, sizeof path, "openDirNoSymlinks(path) needs a path")) return NULL;
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+  if (fd < 0) return throw_errno(env, "openat2", errno);
+  napi_value out;
+  napi_create_int32(env, (int32_t)fd, &out);
+  return out;
 }
 
 // mountTmpfs(path): a small tmpfs on the netns directory, shared so that mount
@@ -224,6 +245,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"bindMount", NULL, bind_mount, NULL, NULL, NULL, napi_default, NULL},
     {"unmount", NULL, un_mount, NULL, NULL, NULL, napi_default, NULL},
     {"unmountNoFollow", NULL, un_mount_nofollow, NULL, NULL, NULL, napi_default, NULL},
+    {"openDirNoSymlinks", NULL, open_dir_nosymlinks, NULL, NULL, NULL, napi_default, NULL},
     {"mountTmpfs", NULL, mount_tmpfs, NULL, NULL, NULL, napi_default, NULL},
     {"makeNetns", NULL, make_netns, NULL, NULL, NULL, napi_default, NULL},
     {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},

@@ -13,6 +13,7 @@ import type { EndpointRecord, JournalRecord, NetworkRecord, SandboxRecord } from
 import type { ResolvPlan } from './sandbox-files.js';
 import { RECORD_VERSION } from '../../store/records.js';
 import { BadRequest, NotFound, type CodeOf } from '../../errors/index.js';
+import { filePolicy, type FilePolicy } from '../files/policy.js';
 import { Locks } from './locks.js';
 import { State } from './state.js';
 import type { IpamConfig } from './ipam.js';
@@ -36,6 +37,8 @@ export interface ControllerDeps {
   ctx: DriverContext;
   ipam: IpamConfig;
   log: Logger;
+  /** Where hosts_path / resolv_conf_path may point (default: the usual runtime directories). */
+  files?: FilePolicy;
   /** Fault injection for crash tests: called at named steps (LNETD_FAULT). */
   fault?: (step: string) => void;
 }
@@ -51,6 +54,7 @@ export class Controller {
   readonly netnsDir: string;
   readonly ipam: IpamConfig;
   readonly log: Logger;
+  readonly files: FilePolicy;
   private readonly faultHook?: (step: string) => void;
   /** Called with each committed batch, in the commit's step (the DNS records follow it). */
   readonly commitHooks: Array<(ops: BatchOp[]) => void> = [];
@@ -65,6 +69,7 @@ export class Controller {
     this.ipam = deps.ipam;
     this.log = deps.log;
     this.faultHook = deps.fault;
+    this.files = deps.files ?? filePolicy({ netnsDir: this.netnsDir });
   }
 
   get defaultSandboxKey(): string {

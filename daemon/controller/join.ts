@@ -9,7 +9,9 @@ import type { BatchOp } from '../../store/store.js';
 import { BadRequest, Conflict, NotFound, wrap } from '../../errors/index.js';
 import type { JoinInput } from './types.js';
 import type { Controller } from './controller.js';
-import { hostsText, resolvText, writeAtomic } from './sandbox-files.js';
+import { hostsText, resolvText } from './sandbox-files.js';
+import { checkFilePath } from '../files/policy.js';
+import { writeFileNoFollow } from '../files/write.js';
 import { keyLock, sandboxKey } from './sandbox-key.js';
 
 const addr = (cidr?: string) => cidr?.split('/')[0];
@@ -97,8 +99,8 @@ export async function handOverGateway(c: Controller, sb: SandboxRecord, leaving:
 async function writeFiles(c: Controller, sb: SandboxRecord, joined: EndpointRecord[]): Promise<void> {
   const own = joined.flatMap((e) => [addr(e.ipv4), addr(e.ipv6)]).filter((a): a is string => !!a && isIP(a) !== 0);
   const extra = sb.extraHosts.map((h) => { const [name, address] = h.split(' '); return { address, names: [name] }; });
-  if (sb.hostsPath) await writeAtomic(sb.hostsPath, hostsText(sb, own, extra)).catch((e) => { throw fileError('hosts_path', sb.hostsPath!, e); });
-  if (sb.resolvConfPath) await writeAtomic(sb.resolvConfPath, resolvText(sb, c.resolvPlan?.(sb, joined))).catch((e) => { throw fileError('resolv_conf_path', sb.resolvConfPath!, e); });
+  if (sb.hostsPath) await writeFileNoFollow(sb.hostsPath, hostsText(sb, own, extra)).catch((e) => { throw fileError('hosts_path', sb.hostsPath!, e); });
+  if (sb.resolvConfPath) await writeFileNoFollow(sb.resolvConfPath, resolvText(sb, c.resolvPlan?.(sb, joined))).catch((e) => { throw fileError('resolv_conf_path', sb.resolvConfPath!, e); });
 }
 
 /** A path the runtime gave that can't hold a file (no such directory, a
@@ -106,6 +108,8 @@ async function writeFiles(c: Controller, sb: SandboxRecord, joined: EndpointReco
 function fileError(field: string, path: string, err: unknown): Error {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return new BadRequest(`${field} ${path}: its directory does not exist or the path is a directory (${code})`, 'INVALID_PATH');
+  if (code === 'ELOOP') return new BadRequest(`${field} ${path}: a component of the path is a symlink, and lnetd follows none`, 'INVALID_PATH');
+  if (code === 'EBUSY' || code === 'EXDEV') return new BadRequest(`${field} ${path}: is a mount point or on another file system than its directory (${code})`, 'INVALID_PATH');
   return wrap(`write ${field} ${path}`, err);
 }
 
@@ -136,6 +140,8 @@ export async function join(c: Controller, netRef: string, epRef: string, req: Jo
     const mine = ep.container === req.containerId ? c.state.sandboxes.get(req.containerId) : undefined;
     if (mine) return mine.key;
     if (ep.container) throw new Conflict(`endpoint ${ep.name} is already joined to container ${ep.container}`, 'ALREADY_JOINED');
+    if (req.hostsPath) checkFilePath('hosts_path', req.hostsPath, c.files);
+    if (req.resolvConfPath) checkFilePath('resolv_conf_path', req.resolvConfPath, c.files);
     const { sb: sb0, fresh } = await sandboxFor(c, net, req);
     const sb = withRequest(sb0, req);
     const target: JoinTarget = {

@@ -2,8 +2,7 @@
 // the daemon did not finish (it crashed, or was killed). Each is finished or
 // undone from what the store says, with idempotent kernel steps.
 
-import { readdir, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { sweepTemporaries as sweepFileTemporaries } from '../files/write.js';
 import type { JoinTarget } from '../../drivers/driver.js';
 import type { EndpointRecord, JournalRecord, NetworkRecord } from '../../store/records.js';
 import type { BatchOp } from '../../store/store.js';
@@ -17,15 +16,10 @@ const target = (d: Record<string, unknown>, isDefault: boolean): JoinTarget => (
 });
 
 /** A kill between writing a sandbox file's temporary copy and renaming it
- *  over the file leaves `.<name>.lnetd-<pid>-<ms>` beside it (sandbox-files.ts). */
+ *  over the file leaves `.<name>.lnetd-<random>` beside it (files/write.ts). */
 async function sweepTemporaries(files: unknown): Promise<void> {
   if (!Array.isArray(files)) return;
-  for (const f of files) {
-    if (typeof f !== 'string' || !f.startsWith('/')) continue;
-    const prefix = `.${basename(f)}.lnetd-`;
-    const names = await readdir(dirname(f)).catch(() => [] as string[]);
-    for (const n of names) if (n.startsWith(prefix)) await unlink(join(dirname(f), n)).catch(() => undefined);
-  }
+  for (const f of files) if (typeof f === 'string' && f.startsWith('/')) await sweepFileTemporaries(f);
 }
 
 const steps: Record<string, Step> = {

@@ -1,8 +1,7 @@
-// /etc/hosts and /etc/resolv.conf for a sandbox, written atomically (a
-// temporary file renamed over the target) so a container never reads half.
+// /etc/hosts and /etc/resolv.conf for a sandbox: the text. They are written
+// by daemon/files/write.ts (atomically, never through a symlink) at paths
+// daemon/files/policy.ts allowed.
 
-import { rename, writeFile, unlink } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
 import type { SandboxRecord } from '../../store/records.js';
 
 export interface HostEntry { address: string; names: string[] }
@@ -28,15 +27,4 @@ export function resolvText(sb: SandboxRecord, plan?: ResolvPlan): string {
   for (const d of p.nameservers) lines.push(`nameserver ${d}`);
   if (p.options.length) lines.push(`options ${p.options.join(' ')}`);
   return lines.join('\n') + '\n';
-}
-
-export async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.lnetd-${process.pid}-${Date.now()}`);
-  try {
-    await writeFile(tmp, text, { mode: 0o644 });
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
 }

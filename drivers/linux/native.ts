@@ -15,6 +15,7 @@ interface NsUtil {
   bindMount(src: string, dst: string): void;
   unmount(path: string): void;
   unmountNoFollow(path: string): void;
+  openDirNoSymlinks(path: string): number;
   mountTmpfs(path: string): void;
   makeNetns(): Promise<number>;
   tryLock(fd: number): boolean;
@@ -94,6 +95,12 @@ export function unmount(path: string): void {
 /** Lazy unmount that does not follow a symlink at path (UMOUNT_NOFOLLOW). */
 export function unmountNoFollow(path: string): void {
   call(() => addon().unmountNoFollow(path));
+}
+
+/** An O_PATH fd on the directory at path, opened without following any
+ *  symlink in it (openat2 RESOLVE_NO_SYMLINKS): ELOOP when one is there. */
+export function openDirNoSymlinks(path: string): number {
+  return call(() => addon().openDirNoSymlinks(path));
 }
 
 // Namespace files: the synchronous steps around them, shared by everything that

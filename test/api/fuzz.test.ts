@@ -98,7 +98,7 @@ t.test(`in-process on the fake kernel (seed ${SEED})`, async (t) => {
   const p = await new InProc().start();
   t.teardown(() => p.close());
   const tmp = join(p.dir, 'files');
-  mkdirSync(tmp);
+  mkdirSync(tmp, { recursive: true });
   const target: Target = {
     tmp,
     send: (method, url, body, raw) => request(p.socket, method, url, body, raw),
@@ -130,7 +130,7 @@ t.test(`the built daemon on the real kernel (seed ${SEED})`, { skip: process.get
   t.teardown(() => d.cleanup());
   await d.start();
   const tmp = join(d.dir, 'files');
-  mkdirSync(tmp);
+  mkdirSync(tmp, { recursive: true });
   const target: Target = {
     tmp,
     async: true,

@@ -115,8 +115,8 @@ t.test('second join reuses the sandbox; hosts and resolv.conf are written', asyn
   const b = (await d.req('POST', '/networks', { name: 'nb', network_type: 'null' })).json;
   const ea = (await d.req('POST', `/networks/${a}/endpoints`, { name: 'x' })).json;
   const eb = (await d.req('POST', `/networks/${b}/endpoints`, { name: 'x' })).json;
-  const hosts = `${d.dir}/hosts`;
-  const resolv = `${d.dir}/resolv.conf`;
+  const hosts = `${d.filesDir}/hosts`;
+  const resolv = `${d.filesDir}/resolv.conf`;
   const j1 = await d.req('POST', `/networks/${a}/endpoints/${ea}/containers`, { container_id: cid(5), host_name: 'web', domain_name: 'example.test', hosts_path: hosts, resolv_conf_path: resolv, dns: ['10.0.0.53'], extra_hosts: ['db:10.1.2.3'] });
   t.equal(j1.status, 200, j1.text);
   const j2 = await d.req('POST', `/networks/${b}/endpoints/${eb}/containers`, { container_id: cid(5) });

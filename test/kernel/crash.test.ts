@@ -44,7 +44,7 @@ async function ok(d: TestDaemon, method: string, path: string, body?: unknown): 
   return r.json;
 }
 
-const joinBody = (d: TestDaemon) => ({ container_id: CID, hosts_path: join(d.dir, 'hosts'), host_name: 'web' });
+const joinBody = (d: TestDaemon) => ({ container_id: CID, hosts_path: join(d.filesDir, 'hosts'), host_name: 'web' });
 /** A namespace "the runtime" made for the walk (podman's, containerd's): lnetd joins into it and never deletes it. */
 const runtimeNs = (d: TestDaemon) => `/run/netns/${d.name}-rt`;
 const makeRuntimeNs = (d: TestDaemon) => { spawnSync('ip', ['netns', 'add', `${d.name}-rt`]); };
@@ -150,7 +150,7 @@ async function walk(t: Test, s: Scenario, step: string): Promise<void> {
   t.same(await settle(d), [], 'store and kernel agree');
   lap('agree');
   if (!s.done) t.equal(kernelSnapshot(d), before, 'kernel exactly as before: nothing leaked');
-  t.same(readdirSync(d.dir).filter((f) => f.includes('.lnetd-')), [], 'no temporary sandbox files left');
+  t.same(readdirSync(d.filesDir).filter((f) => f.includes('.lnetd-')), [], 'no temporary sandbox files left');
   const retry = await d.req(req.method, req.path, req.body);
   if (s.done) t.equal(retry.status, 404, `retry: already done (${retry.text})`);
   else t.equal(retry.status, 200, `retry succeeds (${retry.text})`);

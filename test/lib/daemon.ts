@@ -4,7 +4,7 @@
 // removes all of it, also after a failure or a kill -9.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -51,6 +51,8 @@ export class TestDaemon {
   readonly runDir = join(this.dir, 'run');
   /** The "host's" resolv.conf the resolver forwards to: empty unless a test names its own upstream (never the machine's). */
   readonly hostResolvConf = join(this.dir, 'host-resolv.conf');
+  /** The one directory hosts_path / resolv_conf_path may name (--files-dirs). */
+  readonly filesDir = join(this.dir, 'files');
   proc?: ChildProcess;
   stderr = '';
   /** The daemon's log (pino JSON lines on stdout) since the last start. */
@@ -62,6 +64,7 @@ export class TestDaemon {
   constructor(readonly extraArgs: string[] = [], readonly env: NodeJS.ProcessEnv = {}, readonly nodeArgs: string[] = []) {
     const r = spawnSync('ip', ['netns', 'add', this.name]);
     if (r.status !== 0) throw new Error(`ip netns add ${this.name}: ${r.stderr}`);
+    mkdirSync(this.filesDir);
     spawnSync('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']);
     writeFileSync(this.hostResolvConf, '');
     process.on('exit', this.exitHook);
@@ -71,7 +74,7 @@ export class TestDaemon {
   async start(args: string[] = []): Promise<void> {
     this.stderr = '';
     this.stdout = '';
-    const argv = [...this.enter, '--net=' + this.nsPath, process.execPath, ...DAEMON_NODE_FLAGS, ...this.nodeArgs, MAIN, '--socket', this.socket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--run-dir', this.runDir, '--log-level', 'warn', '--dns-resolv-conf', this.hostResolvConf, ...this.extraArgs, ...args];
+    const argv = [...this.enter, '--net=' + this.nsPath, process.execPath, ...DAEMON_NODE_FLAGS, ...this.nodeArgs, MAIN, '--socket', this.socket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--run-dir', this.runDir, '--files-dirs', this.filesDir, '--log-level', 'warn', '--dns-resolv-conf', this.hostResolvConf, ...this.extraArgs, ...args];
     const proc = spawn('nsenter', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
     this.proc = proc;
     proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });

@@ -34,7 +34,7 @@ export class InProc {
 
   async start(opts: { store?: LevelStore; fault?: (step: string) => void } = {}): Promise<this> {
     this.store = opts.store ?? (await openMemoryStore());
-    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24' }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log: quiet, fault: opts.fault });
+    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [join(this.dir, 'files')] }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log: quiet, fault: opts.fault });
     this.server = http.createServer(createHandler(this.c, quiet, { version: () => ({}), stats: () => ({}) }));
     await new Promise<void>((r) => this.server!.listen(this.socket, r));
     return this;
