@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "nsutil",
-      "sources": ["nsutil.c"],
+      "sources": ["nsutil.c", "rtnl.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]

@@ -20,6 +20,7 @@
 #include <linux/openat2.h>
 #include <unistd.h>
 #include <node_api.h>
+#include "rtnl.h"
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[256];
@@ -249,6 +250,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"mountTmpfs", NULL, mount_tmpfs, NULL, NULL, NULL, napi_default, NULL},
     {"makeNetns", NULL, make_netns, NULL, NULL, NULL, napi_default, NULL},
     {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
+    {"rtnlBatch", NULL, rtnl_batch, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 gyp=$(dirname "$(command -v npm)")/../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js
 [ -f "$gyp" ] || gyp=/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js
-if [ ! -f native/build/Release/nsutil.node ] || [ native/nsutil.c -nt native/build/Release/nsutil.node ]; then
+if [ ! -f native/build/Release/nsutil.node ] || [ native/nsutil.c -nt native/build/Release/nsutil.node ] || [ native/rtnl.c -nt native/build/Release/nsutil.node ]; then
   nodedir=/usr
   [ -f "$nodedir/include/node/node_api.h" ] || nodedir=$(dirname "$(dirname "$(command -v node)")")
   (cd native && node "$gyp" rebuild --nodedir="$nodedir" >/dev/null 2>build.log) || { cat native/build.log >&2; exit 1; }

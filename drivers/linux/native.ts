@@ -19,6 +19,7 @@ interface NsUtil {
   mountTmpfs(path: string): void;
   makeNetns(): Promise<number>;
   tryLock(fd: number): boolean;
+  rtnlBatch(nsFd: number, datagram: Buffer, lastSeq: number): Promise<Array<[number, number]>>;
 }
 
 const ADDON = join('native', 'build', 'Release', 'nsutil.node');
@@ -66,6 +67,26 @@ export async function makeNetns(): Promise<number> {
     if (typeof e?.errno === 'number') e.code = errnoNames.get(e.errno) ?? e.code;
     throw e;
   }
+}
+
+/** One datagram of rtnetlink requests sent and answered on a libuv pool
+ *  thread, in the namespace behind nsFd (always explicit: pool threads need
+ *  not be in the main thread's namespace), so the kernel's work
+ *  inside sendmsg never stalls the main thread. Resolves with [seq, errno]
+ *  of every answer read, up to the one for lastSeq (errno 0: an ACK). */
+export async function rtnlBatch(nsFd: number, datagram: Buffer, lastSeq: number): Promise<Array<[number, number]>> {
+  try {
+    return await addon().rtnlBatch(nsFd, datagram, lastSeq);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.errno === 'number') e.code = errnoNames.get(e.errno) ?? e.code;
+    throw e;
+  }
+}
+
+/** The name of an errno number (EEXIST …), as Node's own errors carry it. */
+export function errnoName(errno: number): string {
+  return errnoNames.get(errno) ?? String(errno);
 }
 
 export function unshareNet(): void {

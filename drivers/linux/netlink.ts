@@ -9,16 +9,16 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { closeSync, fstatSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import netlink from 'netlink';
-import type { NetlinkMessage, NetlinkSocket, RtNetlinkSocket, rt, ifla } from 'netlink';
+import type { RtNetlinkSocket, rt, ifla } from 'netlink';
 import { isGone, wrap } from '../../errors/index.js';
 import type { AddressInfo, Kernel, LinkInfo, RouteInfo, RouteSpec, SetupConfig, VethSpec } from './kernel.js';
 import { NetnsPool } from './nspool.js';
-import { ensureNetnsTmpfs, inNetns, isNetnsPath, mountNetnsFd, mountNewNetns, mountOwnNetns, openOwnNetns, openRuntimeNetns, unmountNetns } from './native.js';
+import { errnoName, rtnlBatch, ensureNetnsTmpfs, inNetns, isNetnsPath, mountNetnsFd, mountNewNetns, mountOwnNetns, openOwnNetns, openRuntimeNetns, unmountNetns } from './native.js';
 import {
   bridgeLinkinfo, bridgePortLinkinfo, bufferToIp, noIpv6LinkLocal, bufferToMac, decodeLinkKind, ipToBuffer, macToBuffer, parseCidr, vethLinkinfo,
 } from './linkinfo.js';
 
-const { createRtNetlink, FlagsNew, Flags, formatMessage, checkError, AttrStream } = netlink;
+const { createRtNetlink, FlagsNew, Flags, formatMessage, AttrStream } = netlink;
 const MSG = netlink.rt.MessageType;
 const AF = { 4: 2, 6: 10 } as const;      // AF_INET, AF_INET6
 const RT_TABLE_MAIN = 254;
@@ -26,16 +26,31 @@ const LOOPBACK_IFINDEX = 1;               // fixed in every namespace
 const CREATE_EXCL = { flags: FlagsNew.CREATE | FlagsNew.EXCL };
 const UP = { flags: { up: true as const }, change: { up: true as const } };
 
-interface NsHandle {
-  fd: number;             // open on the namespace: keeps it alive, used for setns and IFLA_NET_NS_FD
-  sock: RtNetlinkSocket;  // created inside that namespace
-  dev: number;            // nsfs identity of the namespace, to notice a path re-mounted elsewhere
-  ino: number;
+/** What we hold on a namespace. Its socket for the netlink package is made on
+ * first use: the join path needs none (its batches go through rtnlBatch). */
+class NsHandle {
   /** A namespace we just made holds lo (1) only, so we can pick the ifindex of
    *  each link we put in it and never look one up: the next one to give. */
   nextIndex?: number;
   /** ifindex by name of the links we put in it with an index we picked. */
   picked?: Map<string, number>;
+  private s?: RtNetlinkSocket;
+
+  /** fd: open on the namespace (keeps it alive; setns, IFLA_NET_NS_FD); dev/ino: its
+   *  nsfs identity, to notice a path re-mounted elsewhere; open: makes its socket. */
+  constructor(readonly fd: number, readonly dev: number, readonly ino: number, private readonly open: () => RtNetlinkSocket, made?: RtNetlinkSocket) {
+    this.s = made;
+  }
+
+  get sock(): RtNetlinkSocket {
+    this.s ??= this.open();
+    return this.s;
+  }
+
+  closeSocket(): void {
+    this.s?.socket.close();
+    this.s = undefined;
+  }
 }
 
 /** One request of a batch; `ok` lists error codes that count as success (EEXIST for an ensure). */
@@ -45,43 +60,6 @@ function linkReq(type: number, data: rt.Link, attrs: ifla.LinkAttrs, flags = 0):
   const out = new AttrStream();
   netlink.rt.formatLinkMessage({ kind: 'link', data, attrs }, out);
   return { type, payload: out.bufs, flags };
-}
-
-/** The parts of NetlinkSocket that wait for an answer by sequence number (public at run time, protected in its types). */
-interface Waiting {
-  makeRef(seq: number, cb: (err: Error | null, msgs?: NetlinkMessage[]) => void): number;
-  dropRef(seq: number): void;
-}
-
-/** Several requests in one datagram, so one sendmsg and one read: the kernel
- * runs them in order, answers a failure of any at once (errors are always
- * answered) and only the last asks for an ACK. The result is the first failure. */
-function batch(sock: RtNetlinkSocket, reqs: Req[]): Promise<void> {
-  const nl: NetlinkSocket = sock.socket;
-  const waits = nl as unknown as Waiting;
-  const port = nl.address().port;
-  const seqs = reqs.map(() => nl.generateSeq());
-  return new Promise((resolve, reject) => {
-    let failed: unknown;
-    let settled = false;
-    const finish = (err?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      for (const seq of seqs) waits.dropRef(seq);
-      if (err) reject(err); else resolve();
-    };
-    reqs.forEach((r, k) => waits.makeRef(seqs[k]!, (err, msgs) => {
-      let e: unknown = err;
-      if (!e && msgs?.[0]) { try { checkError(msgs[0]); } catch (x) { e = x; } }
-      if (e && !r.ok?.includes(code(e) ?? '')) failed ??= e;
-      if (k === reqs.length - 1) finish(failed);
-    }));
-    const last = reqs.length - 1;
-    const bufs = reqs.flatMap((r, k) => formatMessage({
-      type: r.type, flags: Flags.REQUEST | (r.flags ?? 0) | (k === last ? Flags.ACK : 0), seq: seqs[k]!, port, data: r.payload,
-    }));
-    nl.socket.send(bufs, undefined, (err) => { if (err) finish(err); });
-  });
 }
 
 type Errno = NodeJS.ErrnoException;
@@ -107,6 +85,32 @@ function sysctlFile(path: string): string {
   return `/proc/sys/${path}`;
 }
 
+let lastSeq = 0;
+
+/** Several requests in one datagram, sent and answered on a pool thread
+ * (rtnlBatch): one sendmsg, one read. The kernel runs them in order and
+ * answers a failure of any at once (errors are always answered); only the
+ * last asks for an ACK. Throws the first failure not in its request's `ok`. */
+async function sendBatch(h: NsHandle, reqs: Req[]): Promise<void> {
+  const seqs = reqs.map(() => (lastSeq = (lastSeq % 0x7ffffffe) + 1));
+  const last = reqs.length - 1;
+  const parts = reqs.flatMap((r, k) => {
+    const msg = formatMessage({
+      type: r.type, flags: Flags.REQUEST | (r.flags ?? 0) | (k === last ? Flags.ACK : 0), seq: seqs[k]!, port: 0, data: r.payload,
+    });
+    const len = msg.reduce((n, b) => n + b.length, 0);
+    // the kernel finds the next message at the 4-byte aligned end of this one
+    return len % 4 ? [...msg, Buffer.alloc(4 - (len % 4))] : msg;
+  });
+  const answers = await rtnlBatch(h.fd, Buffer.concat(parts), seqs[last]!);
+  for (const [seq, errno] of answers) {
+    if (!errno) continue;
+    const name = errnoName(errno);
+    if (reqs[seqs.indexOf(seq)]?.ok?.includes(name)) continue;
+    throw failure(name);
+  }
+}
+
 export class NetlinkKernel implements Kernel {
   private readonly own: NsHandle;
   private readonly handles = new Map<string, NsHandle>();
@@ -120,12 +124,40 @@ export class NetlinkKernel implements Kernel {
   constructor(opts: { pool?: number; onPoolError?: (msg: string) => void } = {}) {
     const fd = openOwnNetns();
     const st = fstatSync(fd);
-    this.own = { fd, sock: createRtNetlink(), dev: st.dev, ino: st.ino };
+    this.own = new NsHandle(fd, st.dev, st.ino, () => createRtNetlink());
     const size = opts.pool ?? 4;
     if (size > 0) this.pool = new NetnsPool(size, opts.onPoolError);
   }
 
-  /** The cached handle for a namespace path, opened (and its socket made) on first use. */
+  /** A handle on the namespace behind fd, whose socket is made inside it when first asked for. */
+  private nsHandle(fd: number, st: { dev: number; ino: number }, sock?: RtNetlinkSocket): NsHandle {
+    return new NsHandle(fd, st.dev, st.ino, () => inNetns(fd, this.own.fd, () => createRtNetlink()), sock);
+  }
+
+  /** Batches in flight: the namespace pool refills when there are none. */
+  private inflight = 0;
+
+  private async batch(h: NsHandle, reqs: Req[]): Promise<void> {
+    this.inflight++;
+    try {
+      await sendBatch(h, reqs);
+    } finally {
+      this.inflight--;
+      this.refillSoon();
+    }
+  }
+
+  /** Refill the namespace pool once the kernel work in flight is done (a
+   *  join's veth would otherwise wait on RTNL behind the new namespace), or
+   *  at once when it runs low under load. */
+  private refillSoon(): void {
+    const pool = this.pool;
+    if (!pool) return;
+    if (pool.low) { pool.refill(); return; }
+    setImmediate(() => { if (this.inflight === 0) pool.refill(); });
+  }
+
+  /** The cached handle for a namespace path, opened on first use. */
   private handle(ns?: string): NsHandle {
     if (ns === undefined) return this.own;
     const cached = this.handles.get(ns);
@@ -137,7 +169,7 @@ export class NetlinkKernel implements Kernel {
     const fd = openSync(ns, 'r');
     try {
       const st = fstatSync(fd);
-      const h = { fd, sock: inNetns(fd, this.own.fd, () => createRtNetlink()), dev: st.dev, ino: st.ino };
+      const h = this.nsHandle(fd, st);
       this.handles.set(ns, h);
       return h;
     } catch (err) {
@@ -150,7 +182,7 @@ export class NetlinkKernel implements Kernel {
     const h = this.handles.get(ns);
     if (!h) return;
     this.handles.delete(ns);
-    h.sock.socket.close();
+    h.closeSocket();
     closeSync(h.fd);
   }
 
@@ -200,6 +232,7 @@ export class NetlinkKernel implements Kernel {
    *  bind-mount, socket, back home: all synchronous, no await in between. */
   private mountNewNetns(path: string): { h: NsHandle; loUp: boolean } {
     const pooled = this.pool?.take();
+    this.refillSoon();
     if (pooled !== undefined) {
       try {
         mountNetnsFd(path, pooled);
@@ -210,7 +243,7 @@ export class NetlinkKernel implements Kernel {
       }
       try {
         const st = fstatSync(pooled);
-        const h = { fd: pooled, sock: inNetns(pooled, this.own.fd, () => createRtNetlink()), dev: st.dev, ino: st.ino };
+        const h = this.nsHandle(pooled, st);
         this.handles.set(path, h);
         return { h, loUp: true };
       } catch (err) {
@@ -221,8 +254,7 @@ export class NetlinkKernel implements Kernel {
     }
     const sock = mountNewNetns(path, this.own.fd, () => createRtNetlink());
     const fd = openSync(path, 'r');
-    const st = fstatSync(fd);
-    const h = { fd, sock, dev: st.dev, ino: st.ino };
+    const h = this.nsHandle(fd, fstatSync(fd), sock);
     this.handles.set(path, h);
     return { h, loUp: false };
   }
@@ -258,8 +290,7 @@ export class NetlinkKernel implements Kernel {
         throw err;
       }
       try {
-        const st = fstatSync(fd);
-        this.handles.set(path, { fd, sock: inNetns(fd, this.own.fd, () => createRtNetlink()), dev: st.dev, ino: st.ino });
+        this.handles.set(path, this.nsHandle(fd, fstatSync(fd)));
       } catch (err) {
         closeSync(fd);
         unmountNetns(path);
@@ -347,7 +378,7 @@ export class NetlinkKernel implements Kernel {
       // kernel after the link is registered, in the first request.
       const port: ifla.LinkAttrs = { ifname: spec.name, afSpec: noIpv6LinkLocal() };
       if (spec.hairpin) port.linkinfo = bridgePortLinkinfo({ hairpin: true });
-      const send = (): Promise<void> => batch(this.own.sock, [
+      const send = (): Promise<void> => this.batch(this.own, [
         linkReq(MSG.NEWLINK, UP, attrs, FlagsNew.CREATE | FlagsNew.EXCL),
         linkReq(MSG.NEWLINK, {}, port),
       ]);
@@ -449,7 +480,7 @@ export class NetlinkKernel implements Kernel {
         netlink.rt.formatRouteMessage({ kind: 'route', data, attrs }, out);
         reqs.push({ type: MSG.NEWROUTE, payload: out.bufs, flags: FlagsNew.CREATE | FlagsNew.EXCL, ok: ['EEXIST'] });
       }
-      await batch(h.sock, reqs);
+      await this.batch(h, reqs);
     });
   }
 
@@ -496,7 +527,7 @@ export class NetlinkKernel implements Kernel {
   async close(): Promise<void> {
     await this.pool?.close();
     for (const ns of [...this.handles.keys()]) this.drop(ns);
-    this.own.sock.socket.close();
+    this.own.closeSocket();
     closeSync(this.own.fd);
   }
 }

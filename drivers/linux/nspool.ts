@@ -15,15 +15,21 @@ export class NetnsPool {
 
   constructor(private readonly size = 4, private readonly onError: (msg: string) => void = () => undefined) {}
 
-  /** A ready namespace fd (the caller owns it), or undefined when none is ready. */
+  /** A ready namespace fd (the caller owns it), or undefined when none is
+   *  ready. Refilling is the owner's call (refill()): making a namespace takes
+   *  the kernel's RTNL lock, so it had better not run beside the veth of the
+   *  join that just took one. */
   take(): number | undefined {
-    const fd = this.ready.shift();
-    this.refill();
-    return fd;
+    return this.ready.shift();
+  }
+
+  /** Fewer than half ready: refill now, whatever else is running. */
+  get low(): boolean {
+    return this.ready.length + this.filling < this.size / 2;
   }
 
   /** Keep size namespaces ready or on their way; one at a time, so the pool never takes every pool thread. */
-  private refill(): void {
+  refill(): void {
     if (this.closed || this.filling || this.ready.length >= this.size) return;
     this.filling++;
     makeNetns().then(

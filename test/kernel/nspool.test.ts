@@ -26,9 +26,12 @@ t.test('the pool fills, hands out distinct namespaces, and closes what it holds'
   const errors: string[] = [];
   const pool = new NetnsPool(3, (m) => errors.push(m));
   t.equal(pool.take(), undefined, 'empty at first: the caller makes one in line');
+  t.ok(pool.low, 'and it is low');
+  pool.refill();
   await new Promise((r) => setTimeout(r, 200));
   const taken = [pool.take(), pool.take(), pool.take()];
   t.ok(taken.every((fd) => typeof fd === 'number'), 'three ready after a moment');
+  t.equal(pool.take(), undefined, 'a take does not refill by itself: the owner picks a quiet moment');
   t.equal(new Set(taken.map((fd) => fstatSync(fd!).ino)).size, 3, 'all distinct');
   await pool.close();
   t.same(errors, []);
