@@ -23,13 +23,21 @@ interface Leftovers { netns: string[]; tmp: string[]; mounts: string[]; pids: st
 function snapshot(): Leftovers {
   const list = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith(PREFIX)) : []);
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((p) => p.includes(PREFIX));
-  const pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid).filter((p) => {
-    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(PREFIX); } catch { return false; }
+  // "pid cmdline", so a leftover can be told by the run id in its arguments
+  const pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid).flatMap((p) => {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      return cmd.includes(PREFIX) ? [`${p} ${cmd}`] : [];
+    } catch { return []; }
   });
   return { netns: list('/run/netns'), tmp: list(tmpdir()), mounts, pids };
 }
 
-const added = (before: string[], after: string[]): string[] => after.filter((x) => !before.includes(x));
+/** What appeared since `before` and carries this run's id: other people's
+ * benchmarks may run on the same machine at the same time, and their
+ * namespaces, mounts and processes are none of this test's business. */
+const added = (before: string[], after: string[], runId: string): string[] =>
+  after.filter((x) => !before.includes(x) && x.includes(`-${runId}`));
 
 const positive = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x) && x > 0;
 
@@ -85,9 +93,12 @@ if (process.getuid?.() !== 0) {
 
   t.test('nothing is left behind', async (t) => {
     const after = snapshot();
-    t.same(added(before.netns, after.netns), [], 'no lnetd-bench namespaces');
-    t.same(added(before.mounts, after.mounts), [], 'no mounts under its tmp dir');
-    t.same(added(before.tmp, after.tmp), [], 'no tmp dirs');
-    t.same(added(before.pids, after.pids), [], 'no processes');
+    const runId = /bench: run ([0-9a-f]+):/.exec(r.stderr ?? '')?.[1];
+    t.ok(runId, 'the bench said its run id');
+    const id = runId ?? '';
+    t.same(added(before.netns, after.netns, id), [], 'no lnetd-bench namespaces');
+    t.same(added(before.mounts, after.mounts, id), [], 'no mounts under its tmp dir');
+    t.same(added(before.tmp, after.tmp, id), [], 'no tmp dirs');
+    t.same(added(before.pids, after.pids, id), [], 'no processes');
   });
 }
