@@ -39,6 +39,8 @@ export interface Config {
   dnsRate: number;
   /** Directories hosts_path / resolv_conf_path may name (daemon/files/policy.ts has the defaults). */
   filesDirs?: string[];
+  /** Events the log keeps (and GET /events?since= can reach back to). */
+  eventsMax?: number;
 }
 
 type Parse = (value: unknown, where: string) => unknown;
@@ -144,6 +146,7 @@ const SETTINGS: Setting[] = [
   { key: 'dnsPort', flag: 'dns-port', env: 'LNETD_DNS_PORT', file: 'dns_port', parse: integer(1, 65535), help: 'PORT' },
   { key: 'dnsResolvConf', flag: 'dns-resolv-conf', env: 'LNETD_DNS_RESOLV_CONF', file: 'dns_resolv_conf', parse: path, help: 'FILE' },
   { key: 'dnsRate', flag: 'dns-rate', env: 'LNETD_DNS_RATE', file: 'dns_rate', parse: integer(1, 1_000_000), help: 'QPS' },
+  { key: 'eventsMax', flag: 'events-max', env: 'LNETD_EVENTS_MAX', file: 'events_max', parse: integer(100, 9_999_999), help: 'N' },
 ];
 
 export const USAGE = `usage: lnetd [--config FILE] ${SETTINGS.map((s) => `[--${s.flag} ${s.help}]`).join(' ')}

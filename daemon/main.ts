@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { ConfigError, loadConfig, USAGE } from './config.js';
 import { startController } from './daemon.js';
-import { createHandler } from './api/seed/app.js';
+import { createApi } from './api/handler.js';
 import { activatedFd, checkSocketPath, closeListeners, startListeners } from './server.js';
 import { instanceId, netnsInode, privateMountNs, StartupError, takeNetnsLock } from './instance.js';
 import { openLevelStore } from '../store/level.js';
@@ -102,13 +102,13 @@ async function main(): Promise<void> {
   const hostResolv = dns ? undefined : await hostResolvOnly(c, cfg.dnsResolvConf);
   const supervisor = superviseStore(c, store, cfg.storeReopenMs);
   const ver = await version();
-  const handler = createHandler(c, log, {
+  const api = createApi(c, log, {
     version: () => ({ version: ver, api_version: API_VERSION, node_version: process.version, os: process.platform, arch: process.arch }),
-    stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), ...c.counts(), unreadable_records: store.unreadable.length, store: store.health(), ...(dns ? { dns: dns.stats() } : {}) }),
+    stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), ...c.counts(), unreadable_records: store.unreadable.length, store: store.health(), events_last_seq: c.events.lastSeq, event_streams: api.events.streams, ...(dns ? { dns: dns.stats() } : {}) }),
     health: () => store.problem(),
     reapply: () => reapplyFirewall(c, firewall),
   });
-  const listeners = await startListeners(handler, { socket: cfg.socket, tcp: cfg.tcp, env: process.env });
+  const listeners = await startListeners(api.request, { socket: cfg.socket, tcp: cfg.tcp, env: process.env, upgrade: api.upgrade });
   log.info({ listen: listeners.describe, data_dir: cfg.dataDir, netns_dir: cfg.netnsDir, ms: Date.now() - started }, 'lnetd ready');
   notifyReady();
 
@@ -117,6 +117,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping: finishing in-flight requests; kernel objects stay in place');
+    api.close();  // event streams end at once; they would hold the close open
     await closeListeners(listeners);
     await dns?.stop();
     hostResolv?.stop();

@@ -6,6 +6,7 @@ import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import http from 'node:http';
 import type { Handler } from './api/seed/app.js';
+import type { UpgradeHandler } from './api/handler.js';
 
 /** systemd socket activation: LISTEN_PID is us and LISTEN_FDS ≥ 1 → fd 3. */
 export function activatedFd(env: NodeJS.ProcessEnv): number | undefined {
@@ -38,10 +39,11 @@ function listen(server: http.Server, arg: object): Promise<void> {
 
 export interface Listeners { servers: http.Server[]; describe: string[] }
 
-export async function startListeners(handler: Handler, opts: { socket: string; tcp?: { host: string; port: number }; env: NodeJS.ProcessEnv }): Promise<Listeners> {
+export async function startListeners(handler: Handler, opts: { socket: string; tcp?: { host: string; port: number }; env: NodeJS.ProcessEnv; upgrade?: UpgradeHandler }): Promise<Listeners> {
   const out: Listeners = { servers: [], describe: [] };
   const make = () => {
     const s = http.createServer(handler);
+    if (opts.upgrade) s.on('upgrade', opts.upgrade);
     s.keepAliveTimeout = 30_000;
     out.servers.push(s);
     return s;

@@ -9,7 +9,7 @@ import type { BatchOp, Kind, Store } from './store.js';
 type Db = AbstractLevel<string | Buffer | Uint8Array, string, string>;
 type Sub = AbstractSublevel<Db, string | Buffer | Uint8Array, string, string>;
 
-const KINDS: Kind[] = ['networks', 'endpoints', 'sandboxes', 'ipam', 'journal'];
+const KINDS: Kind[] = ['networks', 'endpoints', 'sandboxes', 'ipam', 'journal', 'events'];
 
 export interface Unreadable { kind: Kind; key: string; error: string }
 

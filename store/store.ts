@@ -1,7 +1,7 @@
 // The store interface: small on purpose, so that a global-scope store (etcd)
 // can sit beside LevelDB later. Values are JSON.
 
-export type Kind = 'networks' | 'endpoints' | 'sandboxes' | 'ipam' | 'journal';
+export type Kind = 'networks' | 'endpoints' | 'sandboxes' | 'ipam' | 'journal' | 'events';
 
 export interface BatchOp {
   type: 'put' | 'del';

@@ -16,6 +16,8 @@ import { BadRequest, NotFound, type CodeOf } from '../../errors/index.js';
 import { filePolicy, type FilePolicy } from '../files/policy.js';
 import { Locks } from './locks.js';
 import { State } from './state.js';
+import { deriveEvents } from './event-derive.js';
+import { EventLog } from './events.js';
 import type { IpamConfig } from './ipam.js';
 import { createNetwork, deleteNetwork } from './networks.js';
 import { createEndpoint, deleteEndpoint } from './endpoints.js';
@@ -41,6 +43,8 @@ export interface ControllerDeps {
   files?: FilePolicy;
   /** Fault injection for crash tests: called at named steps (LNETD_FAULT). */
   fault?: (step: string) => void;
+  /** How many events the log keeps (default 10,000). */
+  eventsMax?: number;
 }
 
 export const newId = (): string => randomBytes(32).toString('hex');
@@ -55,6 +59,8 @@ export class Controller {
   readonly ipam: IpamConfig;
   readonly log: Logger;
   readonly files: FilePolicy;
+  /** Every committed change as a typed event: subscribe here (see events.ts). */
+  readonly events: EventLog;
   private readonly faultHook?: (step: string) => void;
   /** Called with each committed batch, in the commit's step (the DNS records follow it). */
   readonly commitHooks: Array<(ops: BatchOp[]) => void> = [];
@@ -70,6 +76,7 @@ export class Controller {
     this.log = deps.log;
     this.faultHook = deps.fault;
     this.files = deps.files ?? filePolicy({ netnsDir: this.netnsDir });
+    this.events = new EventLog(deps.store, deps.log, deps.eventsMax);
   }
 
   get defaultSandboxKey(): string {
@@ -86,10 +93,19 @@ export class Controller {
     return d;
   }
 
-  /** Commit one atomic batch and bring the index in step with it. */
+  /** The one commit path: the records, the journal clear and the events they
+   *  imply go in one atomic batch; then the index follows and the events are
+   *  published (in seq order, only once durable). */
   async commit(ops: BatchOp[]): Promise<void> {
-    await this.store.batch(ops);
+    const ev = this.events.prepare(deriveEvents(this.state, ops));
+    try {
+      await this.store.batch(ev.ops.length ? [...ops, ...ev.ops] : ops);
+    } catch (err) {
+      this.events.settle(ev, false);
+      throw err;
+    }
     this.state.apply(ops);
+    this.events.settle(ev, true);
     for (const hook of this.commitHooks) {
       try { hook(ops); } catch (err) { this.log.error({ err }, 'commit hook failed'); }
     }

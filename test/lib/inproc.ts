@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startController } from '../../daemon/daemon.js';
-import { createHandler } from '../../daemon/api/seed/app.js';
+import { createApi } from '../../daemon/api/handler.js';
 import type { Controller } from '../../daemon/controller/controller.js';
 import { FakeKernel } from '../../drivers/linux/fake.js';
 import { FakeFirewall } from '../../drivers/linux/fake-firewall.js';
@@ -24,6 +24,7 @@ export class InProc {
   store!: LevelStore;
   c!: Controller;
   private server?: http.Server;
+  private closeApi = () => undefined as void;
   /** The tmp dir goes when the test process ends, also for instances that
    *  share a store and are never closed themselves. */
   private readonly removeDir = () => rmSync(this.dir, { recursive: true, force: true });
@@ -32,10 +33,13 @@ export class InProc {
     process.once('exit', this.removeDir);
   }
 
-  async start(opts: { store?: LevelStore; fault?: (step: string) => void } = {}): Promise<this> {
+  async start(opts: { store?: LevelStore; fault?: (step: string) => void; eventsMax?: number } = {}): Promise<this> {
     this.store = opts.store ?? (await openMemoryStore());
-    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [join(this.dir, 'files')] }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log: quiet, fault: opts.fault });
-    this.server = http.createServer(createHandler(this.c, quiet, { version: () => ({}), stats: () => ({}) }));
+    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [join(this.dir, 'files')], eventsMax: opts.eventsMax }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log: quiet, fault: opts.fault });
+    const api = createApi(this.c, quiet, { version: () => ({}), stats: () => ({}) });
+    this.server = http.createServer(api.request);
+    this.server.on('upgrade', api.upgrade);
+    this.closeApi = () => api.close();
     await new Promise<void>((r) => this.server!.listen(this.socket, r));
     return this;
   }
@@ -46,6 +50,7 @@ export class InProc {
 
   /** Stop serving but keep store and kernel, to start a new controller on them. */
   async stopServing(): Promise<void> {
+    this.closeApi();
     await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
   }
 

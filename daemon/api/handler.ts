@@ -1,0 +1,47 @@
+// The API surfaces behind one listener. Each surface answers the requests it
+// owns (true) or passes (false); the seed API comes last and answers the rest,
+// unknown routes included. A new surface is one more entry here and a folder
+// of its own under daemon/api/.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Controller, Logger } from '../controller/controller.js';
+import { EventsSurface } from './events/stream.js';
+import { createHandler, type Handler } from './seed/app.js';
+import type { Extra } from './seed/routes.js';
+
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface Surface {
+  request?(req: IncomingMessage, res: ServerResponse): boolean;
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Graceful stop: end long-lived responses at once. */
+  close?(): void;
+}
+
+export interface Api {
+  request: Handler;
+  upgrade: UpgradeHandler;
+  close(): void;
+  events: EventsSurface;
+}
+
+type AppLogger = Logger & { isLevelEnabled?: (level: string) => boolean };
+
+export function createApi(c: Controller, log: AppLogger, extra: Extra): Api {
+  const events = new EventsSurface(c, log);
+  const surfaces: Surface[] = [events];
+  const seed = createHandler(c, log, extra);
+  return {
+    events,
+    request: (req, res) => {
+      for (const s of surfaces) if (s.request?.(req, res)) return;
+      seed(req, res);
+    },
+    upgrade: (req, socket, head) => {
+      for (const s of surfaces) if (s.upgrade?.(req, socket, head)) return;
+      socket.end('HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"message":"no websocket on this path","code":"NOT_FOUND"}');
+    },
+    close: () => { for (const s of surfaces) s.close?.(); },
+  };
+}
