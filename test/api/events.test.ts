@@ -56,5 +56,5 @@ t.test('SIGTERM ends an open stream at once and still exits 0 within a second', 
 t.test('a bad --events-max stops the daemon with a message', async (t) => {
   const d = new TestDaemon(['--events-max', '5']);
   t.teardown(() => d.cleanup());
-  await t.rejects(d.start(), /eventsMax.*100/);
+  await t.rejects(d.start(), /events-max.*100/);
 });
