@@ -21,6 +21,8 @@ if [ "${LNETD_WITH_TEST_TOOLS:-0}" = 1 ]; then
   command -v podman >/dev/null 2>&1 || need+=(podman)
   command -v runc >/dev/null 2>&1 || need+=(runc)
   dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+  # runtime e2e: containerd 1.6 (ctr run --cni) with lnetd-cni
+  command -v containerd >/dev/null 2>&1 || need+=(containerd)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "lnetd setup: need root to install ${need[*]}" >&2; exit 1; fi
