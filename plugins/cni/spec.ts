@@ -54,6 +54,8 @@ export function parseEnv(env: NodeJS.ProcessEnv): Env {
   };
   const names: Partial<Record<keyof Env, string>> = { containerId: 'CNI_CONTAINERID', netns: 'CNI_NETNS', ifname: 'CNI_IFNAME' };
   for (const k of needs[command]) if (!out[k]) throw new CniError(CODES.INVALID_ENV, `${names[k]} is required for ${command}`);
+  // VERSION, GC and STATUS take no attachment: libcni's validation sends VERSION with "dummy" values
+  if (!needs[command].length) return out;
   if (out.containerId && !CONTAINER_ID.test(out.containerId)) throw new CniError(CODES.INVALID_ENV, `CNI_CONTAINERID ${JSON.stringify(out.containerId.slice(0, 80))} must be letters, digits, "_", "." or "-"`);
   if (out.ifname && (!IFNAME.test(out.ifname) || out.ifname === '.' || out.ifname === '..' || Buffer.byteLength(out.ifname) > 15)) {
     throw new CniError(CODES.INVALID_ENV, `CNI_IFNAME ${JSON.stringify(out.ifname.slice(0, 32))} is not a valid interface name`);

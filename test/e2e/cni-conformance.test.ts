@@ -72,6 +72,8 @@ t.test('VERSION answers the supported versions in the version asked', async (t) 
   t.equal(r.code, 0);
   t.same(r.json, { cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
   t.equal(cni('VERSION', { cniVersion: '1.1.0' }).json.cniVersion, '1.1.0');
+  // libcni validates a conflist by calling VERSION with "dummy" attachment values
+  t.equal(cni('VERSION', { cniVersion: '1.0.0' }, { CNI_NETNS: 'dummy', CNI_IFNAME: 'dummy', CNI_CONTAINERID: 'dummy' }).code, 0, 'VERSION ignores the attachment variables');
 });
 
 t.test('STATUS: 0 and no output when the daemon answers, 50 when it is down', async (t) => {
