@@ -108,7 +108,8 @@ async function main(): Promise<void> {
     health: () => store.problem(),
     reapply: () => reapplyFirewall(c, firewall),
   });
-  const listeners = await startListeners(api.request, { socket: cfg.socket, tcp: cfg.tcp, env: process.env, upgrade: api.upgrade });
+  const onRefuse = (req: { method?: string; url?: string }, r: { status: number; code: string; message: string }) => log.warn({ method: req.method, url: req.url?.slice(0, 300), status: r.status, code: r.code, error: r.message }, 'request refused');
+  const listeners = await startListeners(api.request, { socket: cfg.socket, tcp: cfg.tcp, env: process.env, upgrade: api.upgrade, onRefuse });
   log.info({ listen: listeners.describe, data_dir: cfg.dataDir, netns_dir: cfg.netnsDir, ms: Date.now() - started }, 'lnetd ready');
   notifyReady();
 

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import http from 'node:http';
 import type { Handler } from './api/seed/app.js';
 import type { UpgradeHandler } from './api/handler.js';
+import { guarded, guardedUpgrade } from './api/guard.js';
 
 /** systemd socket activation: LISTEN_PID is us and LISTEN_FDS ≥ 1 → fd 3. */
 export function activatedFd(env: NodeJS.ProcessEnv): number | undefined {
@@ -39,11 +40,13 @@ function listen(server: http.Server, arg: object): Promise<void> {
 
 export interface Listeners { servers: http.Server[]; describe: string[] }
 
-export async function startListeners(handler: Handler, opts: { socket: string; tcp?: { host: string; port: number }; env: NodeJS.ProcessEnv; upgrade?: UpgradeHandler }): Promise<Listeners> {
+export async function startListeners(handler: Handler, opts: { socket: string; tcp?: { host: string; port: number }; env: NodeJS.ProcessEnv; upgrade?: UpgradeHandler; allowedOrigins?: readonly string[]; onRefuse?: Parameters<typeof guarded>[2] }): Promise<Listeners> {
   const out: Listeners = { servers: [], describe: [] };
-  const make = () => {
-    const s = http.createServer(handler);
-    if (opts.upgrade) s.on('upgrade', opts.upgrade);
+  // every listener checks Host (TCP), Origin and the body's type before any surface sees a request
+  const make = (tcp?: { host: string; port: number }) => {
+    const id = { tcp, allowedOrigins: opts.allowedOrigins };
+    const s = http.createServer(guarded(handler, id, opts.onRefuse));
+    if (opts.upgrade) s.on('upgrade', guardedUpgrade(opts.upgrade, id, opts.onRefuse));
     s.keepAliveTimeout = 30_000;
     out.servers.push(s);
     return s;
@@ -60,7 +63,7 @@ export async function startListeners(handler: Handler, opts: { socket: string; t
     out.describe.push(`unix:${opts.socket}`);
   }
   if (opts.tcp) {
-    await listen(make(), { host: opts.tcp.host, port: opts.tcp.port });
+    await listen(make(opts.tcp), { host: opts.tcp.host, port: opts.tcp.port });
     out.describe.push(`tcp:${opts.tcp.host}:${opts.tcp.port}`);
   }
   return out;

@@ -2,7 +2,7 @@
 // the unit tier's way to drive the whole API without root.
 
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startController } from '../../daemon/daemon.js';
@@ -12,6 +12,7 @@ import { FakeKernel } from '../../drivers/linux/fake.js';
 import { FakeFirewall } from '../../drivers/linux/fake-firewall.js';
 import { openMemoryStore, type LevelStore } from '../../store/level.js';
 import { request, type Reply } from './daemon.js';
+import { guarded, guardedUpgrade } from '../../daemon/api/guard.js';
 
 export const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -19,6 +20,8 @@ export class InProc {
   readonly dir = mkdtempSync(join(tmpdir(), 'lnetd-unit-'));
   readonly socket = join(this.dir, 'api.sock');
   readonly netnsDir = join(this.dir, 'netns');
+  /** The one directory hosts_path / resolv_conf_path may name (files_dirs). */
+  readonly filesDir = join(this.dir, 'files');
   kernel = new FakeKernel();
   firewall = new FakeFirewall();
   store!: LevelStore;
@@ -30,15 +33,17 @@ export class InProc {
   private readonly removeDir = () => rmSync(this.dir, { recursive: true, force: true });
 
   constructor() {
+    mkdirSync(this.filesDir);
     process.once('exit', this.removeDir);
   }
 
   async start(opts: { store?: LevelStore; fault?: (step: string) => void; eventsMax?: number } = {}): Promise<this> {
     this.store = opts.store ?? (await openMemoryStore());
-    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [join(this.dir, 'files')], eventsMax: opts.eventsMax }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log: quiet, fault: opts.fault });
+    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [this.filesDir], eventsMax: opts.eventsMax }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log: quiet, fault: opts.fault });
     const api = createApi(this.c, quiet, { version: () => ({}), stats: () => ({}) });
-    this.server = http.createServer(api.request);
-    this.server.on('upgrade', api.upgrade);
+    // behind the same listener checks as the daemon's sockets (Origin, body type)
+    this.server = http.createServer(guarded(api.request, {}));
+    this.server.on('upgrade', guardedUpgrade(api.upgrade, {}));
     this.closeApi = () => api.close();
     await new Promise<void>((r) => this.server!.listen(this.socket, r));
     return this;

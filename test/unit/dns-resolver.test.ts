@@ -174,7 +174,7 @@ t.test('the feed: names appear with the join and go with the leave, in the commi
   const ep2 = (await p.req('POST', `/networks/${netId}/endpoints`, { name: 'two' })).json;
   const c1 = 'a'.repeat(64);
   const c2 = 'b'.repeat(64);
-  const resolv = join(p.dir, 'resolv.conf');
+  const resolv = join(p.filesDir, 'resolv.conf');
   await p.req('POST', `/networks/${netId}/endpoints/${ep1}/containers`, { container_id: c1, host_name: 'alpha', aliases: ['api'], resolv_conf_path: resolv, dns_search: ['x.test'], dns_options: ['timeout:1'] });
   const j = await p.req('POST', `/networks/${netId}/endpoints/${ep2}/containers`, { container_id: c2, host_name: 'beta' });
   t.equal(j.status, 200);

@@ -77,7 +77,8 @@ export function createApp(c: Controller, log: AppLogger, extra: Parameters<typeo
     }
   });
   app.use(cache.middleware());
-  app.use(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: BODY_LIMIT, encoding: 'utf-8', onError: bodyError }));
+  // only JSON bodies are parsed (the listeners refuse the rest with 415 first: api/guard.ts)
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT, encoding: 'utf-8', onError: bodyError }));
   const router = routes(c, extra);
   app.use(router.routes());
   app.use(router.allowedMethods());
