@@ -57,7 +57,7 @@ export const DEFAULTS = {
   dns: 'on' as const,
   dnsPort: 5053,
   dnsResolvConf: '/etc/resolv.conf',
-  dnsRate: 10_000,
+  dnsRate: 2_000,
 };
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -17,6 +17,8 @@ if [ "${LNETD_WITH_TEST_TOOLS:-0}" = 1 ]; then
   command -v iptables >/dev/null 2>&1 || need+=(iptables)
   [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
   [ -x /usr/lib/podman/netavark ] || need+=(netavark)
+  # dns kernel tests query from inside sandboxes with dig; aardvark-dns (the DNS bench peer) comes with netavark
+  command -v dig >/dev/null 2>&1 || need+=(bind9-dnsutils)
   # runtime e2e: podman 4.3 with runc (crun 1.8.1 refuses hybrid cgroups) and a tiny offline image
   command -v podman >/dev/null 2>&1 || need+=(podman)
   command -v runc >/dev/null 2>&1 || need+=(runc)

@@ -56,7 +56,7 @@ export class Listener {
       this.onError(err);
       return;
     }
-    const send = (b: Buffer | undefined) => { if (b && this.udp === udp) udp.send(b, rinfo.port, rinfo.address, () => undefined); };
+    const send = (b: Buffer | undefined) => { if (b && this.udp === udp) udp.send(b, rinfo.port, rinfo.address); };
     if (out instanceof Promise) out.then(send, (err) => this.onError(err));
     else send(out);
   }
