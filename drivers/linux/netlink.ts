@@ -417,7 +417,8 @@ export class NetlinkKernel implements Kernel {
   }
 
   async setLinkDown(name: string, ns?: string): Promise<void> {
-    await this.gone(`set link ${name} down${at(ns)}`, () => this.handle(ns).sock.setLink({ flags: {}, change: { up: true } }, { ifname: name }));
+    // a leave's one kernel request: off the main thread like the join's (a bridge port going down is not free)
+    await this.gone(`set link ${name} down${at(ns)}`, () => this.batch(this.handle(ns), [linkReq(MSG.SETLINK, { flags: {}, change: { up: true } }, { ifname: name })]));
   }
 
   private addrRequest(cidr: string, index: number): [rt.Address, rt.AddressAttrs] {

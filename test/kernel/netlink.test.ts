@@ -126,6 +126,10 @@ if (process.getuid?.() !== 0) {
     await t.rejects(k.setupInterface('eth0', ns, { addresses: ['10.98.0.8/24'], routes: [{ dst: '10.97.0.0/16', gateway: '10.96.0.1' }] }),
       { code: 'ENETUNREACH', message: /set up eth0/ }, 'a route the kernel refuses fails the batch');
     t.match(await ipJson<IpAddr[]>(ns, ['addr', 'show', 'eth0']), [{ addr_info: [{ local: '10.98.0.7' }, { local: '10.98.0.8' }] }], 'what came before it was applied, in order');
+    await k.setLinkDown('lvt51');
+    const [down] = await host.ipJson<IpLink[]>(['link', 'show', 'lvt51']);
+    t.notOk(down?.flags.includes('UP'), 'setLinkDown: the host end is down');
+    await k.setLinkDown('lvt5-missing');  // a missing link is success
     await k.deleteNetns(ns);
   });
 
