@@ -6,16 +6,20 @@
 
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { isAbsolute } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { parseDefaultPools, type IpamPool } from '../drivers/ipam/pools.js';
 
 export type ForwardDrop = 'auto' | 'on' | 'off';
 
 export interface Config {
   socket: string;
+  /** The Docker Engine API's own socket (its paths overlap the seed API's): beside the seed socket unless named. */
+  dockerSocket: string;
   dataDir: string;
   netnsDir: string;
   tcp?: { host: string; port: number };
+  /** The Docker Engine API's own TCP port, with the seed API's rules (loopback only). */
+  dockerTcp?: { host: string; port: number };
   logLevel: string;
   configFile: string;
   /** Parsed pools (a spec string is still taken from callers that build a Config by hand). */
@@ -131,9 +135,11 @@ const dirs: Parse = (v, where) => {
 
 const SETTINGS: Setting[] = [
   { key: 'socket', flag: 'socket', env: 'LNETD_SOCKET', file: 'socket', parse: path, help: 'PATH' },
+  { key: 'dockerSocket', flag: 'docker-socket', env: 'LNETD_DOCKER_SOCKET', file: 'docker_socket', parse: path, help: 'PATH' },
   { key: 'dataDir', flag: 'data-dir', env: 'LNETD_DATA_DIR', file: 'data_dir', parse: path, help: 'DIR' },
   { key: 'netnsDir', flag: 'netns-dir', env: 'LNETD_NETNS_DIR', file: 'netns_dir', parse: path, help: 'DIR' },
   { key: 'tcp', flag: 'tcp', env: 'LNETD_TCP', file: 'tcp', parse: (v, w) => parseTcp(text(v, w), w), help: 'HOST:PORT' },
+  { key: 'dockerTcp', flag: 'docker-tcp', env: 'LNETD_DOCKER_TCP', file: 'docker_tcp', parse: (v, w) => parseTcp(text(v, w), w), help: 'HOST:PORT' },
   { key: 'logLevel', flag: 'log-level', env: 'LNETD_LOG_LEVEL', file: 'log_level', parse: oneOf(LEVELS), help: 'LEVEL' },
   { key: 'defaultAddressPools', flag: 'default-address-pools', env: 'LNETD_DEFAULT_ADDRESS_POOLS', file: 'default_address_pools', parse: pools(4), help: 'CIDR:SIZE,...' },
   { key: 'defaultAddressPools6', flag: 'default-address-pools-v6', env: 'LNETD_DEFAULT_ADDRESS_POOLS_V6', file: 'default_address_pools_v6', parse: pools(6), help: 'CIDR:SIZE,...' },
@@ -213,5 +219,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     const found = candidates.find(([v]) => v !== undefined && v !== '');
     if (found) cfg[s.key] = s.parse(found[0], found[1]);
   }
+  // unless named, the Docker API's socket sits beside the seed API's: /run/lnetd/docker.sock by default
+  cfg.dockerSocket ??= join(dirname(cfg.socket as string), 'docker.sock');
+  if (cfg.dockerSocket === cfg.socket) throw new ConfigError(`docker socket ${String(cfg.socket)} is the seed API's socket; the Docker API needs a socket of its own`);
+  const [t1, t2] = [cfg.tcp as Config['tcp'], cfg.dockerTcp as Config['tcp']];
+  if (t1 && t2 && t1.port === t2.port) throw new ConfigError(`docker tcp: port ${t2.port} is the seed API's; the Docker API needs a port of its own`);
   return cfg as unknown as Config;
 }

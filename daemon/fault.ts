@@ -3,7 +3,9 @@
 // process) when it reaches that step. The crash test walks every step below.
 
 /** Every named step, in the order each operation reaches them. Publish,
- *  attach and detach of a service run createEndpoint, join and leave. */
+ *  attach and detach of a service run createEndpoint, join and leave; Docker's
+ *  connect and disconnect are operations of their own (the driver's join and
+ *  leave steps run inside them too). */
 export const FAULT_STEPS = [
   'createNetwork:after-intent', 'createNetwork:after-bridge', 'createNetwork:after-addr',
   'createNetwork:after-firewall', 'createNetwork:after-driver',
@@ -13,6 +15,8 @@ export const FAULT_STEPS = [
   'join:after-intent', 'join:after-netns', 'join:after-veth', 'join:after-setup',
   'join:after-portmap', 'join:after-driver', 'join:after-files',
   'leave:after-intent', 'leave:after-portmap', 'leave:after-veth', 'leave:after-driver', 'leave:after-netns',
+  'connect:after-intent', 'connect:after-endpoint', 'connect:after-netns', 'connect:after-join',
+  'disconnect:after-intent', 'disconnect:after-leave', 'disconnect:after-netns', 'disconnect:after-endpoint',
 ] as const;
 
 export type FaultStep = (typeof FAULT_STEPS)[number];

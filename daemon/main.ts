@@ -12,7 +12,8 @@ import pino from 'pino';
 import { ConfigError, loadConfig, USAGE } from './config.js';
 import { startController } from './daemon.js';
 import { createApi } from './api/handler.js';
-import { activatedFd, checkSocketPath, closeListeners, startListeners } from './server.js';
+import { createDockerHandler } from './api/docker/app.js';
+import { activatedFd, checkSocketPath, closeListeners, DOCKER_ACTIVATION, startListeners } from './server.js';
 import { instanceId, netnsInode, privateMountNs, StartupError, takeNetnsLock } from './instance.js';
 import { openLevelStore } from '../store/level.js';
 import { NetlinkKernel } from '../drivers/linux/netlink.js';
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
   // one lnetd per network namespace, before any kernel change
   takeNetnsLock(cfg.runDir, { data_dir: cfg.dataDir, socket: cfg.socket });
   if (activatedFd(process.env) === undefined) await checkSocketPath(cfg.socket).catch((err) => { throw new StartupError((err as Error).message); });
+  if (activatedFd(process.env, DOCKER_ACTIVATION) === undefined) await checkSocketPath(cfg.dockerSocket).catch((err) => { throw new StartupError(`${(err as Error).message.replace('--socket', '--docker-socket')}`); });
   const store = new FailClosedStore(await openStore(cfg.dataDir));
   const instance = instanceId(cfg.dataDir);
   const kernel = new NetlinkKernel({ pool: cfg.netnsPool, onPoolError: (msg) => log.warn({ error: msg }, 'namespace pool: making namespaces ahead failed; joins make them in line') });
@@ -110,6 +112,10 @@ async function main(): Promise<void> {
   });
   const onRefuse = (req: { method?: string; url?: string }, r: { status: number; code: string; message: string }) => log.warn({ method: req.method, url: req.url?.slice(0, 300), status: r.status, code: r.code, error: r.message }, 'request refused');
   const listeners = await startListeners(api.request, { socket: cfg.socket, tcp: cfg.tcp, env: process.env, upgrade: api.upgrade, onRefuse });
+  const docker = createDockerHandler(c, log, { info: () => ({ version: ver, drivers: [...c.drivers.keys()], networks: c.counts().networks, started: new Date(started) }) });
+  const dockerListeners = await startListeners(docker, { socket: cfg.dockerSocket, tcp: cfg.dockerTcp, env: process.env, activation: DOCKER_ACTIVATION, onRefuse });
+  listeners.servers.push(...dockerListeners.servers);
+  listeners.describe.push(...dockerListeners.describe.map((d) => `docker:${d}`));
   log.info({ listen: listeners.describe, data_dir: cfg.dataDir, netns_dir: cfg.netnsDir, ms: Date.now() - started }, 'lnetd ready');
   notifyReady();
 

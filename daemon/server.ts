@@ -9,11 +9,22 @@ import type { Handler } from './api/seed/app.js';
 import type { UpgradeHandler } from './api/handler.js';
 import { guarded, guardedUpgrade } from './api/guard.js';
 
-/** systemd socket activation: LISTEN_PID is us and LISTEN_FDS ≥ 1 → fd 3. */
-export function activatedFd(env: NodeJS.ProcessEnv): number | undefined {
+/** Which activated socket a listener takes: by its name in LISTEN_FDNAMES
+ *  (systemd's FileDescriptorName=), else by position (seed API first, Docker API second). */
+export interface Activation { names: string[]; index: number }
+
+export const SEED_ACTIVATION: Activation = { names: ['lnetd'], index: 0 };
+export const DOCKER_ACTIVATION: Activation = { names: ['docker', 'lnetd-docker'], index: 1 };
+
+/** systemd socket activation: LISTEN_PID is us and LISTEN_FDS names the fds from 3 on. */
+export function activatedFd(env: NodeJS.ProcessEnv, want: Activation = SEED_ACTIVATION): number | undefined {
   if (env.LISTEN_PID !== String(process.pid)) return undefined;
   const n = Number(env.LISTEN_FDS ?? 0);
-  return n >= 1 ? 3 : undefined;
+  const names = (env.LISTEN_FDNAMES ?? '').split(':');
+  const known = [...SEED_ACTIVATION.names, ...DOCKER_ACTIVATION.names];
+  const byName = names.findIndex((x) => want.names.includes(x));
+  const i = byName >= 0 ? byName : names.some((x) => known.includes(x)) ? -1 : want.index;
+  return i >= 0 && i < n ? 3 + i : undefined;
 }
 
 /** A socket file nobody answers on is a leftover from a crash; a live one means another daemon. */
@@ -40,7 +51,7 @@ function listen(server: http.Server, arg: object): Promise<void> {
 
 export interface Listeners { servers: http.Server[]; describe: string[] }
 
-export async function startListeners(handler: Handler, opts: { socket: string; tcp?: { host: string; port: number }; env: NodeJS.ProcessEnv; upgrade?: UpgradeHandler; allowedOrigins?: readonly string[]; onRefuse?: Parameters<typeof guarded>[2] }): Promise<Listeners> {
+export async function startListeners(handler: Handler, opts: { socket: string; tcp?: { host: string; port: number }; env: NodeJS.ProcessEnv; upgrade?: UpgradeHandler; allowedOrigins?: readonly string[]; onRefuse?: Parameters<typeof guarded>[2]; activation?: Activation }): Promise<Listeners> {
   const out: Listeners = { servers: [], describe: [] };
   // every listener checks Host (TCP), Origin and the body's type before any surface sees a request
   const make = (tcp?: { host: string; port: number }) => {
@@ -51,7 +62,7 @@ export async function startListeners(handler: Handler, opts: { socket: string; t
     out.servers.push(s);
     return s;
   };
-  const fd = activatedFd(opts.env);
+  const fd = activatedFd(opts.env, opts.activation);
   if (fd !== undefined) {
     await listen(make(), { fd });
     out.describe.push(`fd ${fd} (systemd socket activation)`);

@@ -25,6 +25,8 @@ export interface NetworkRecord {
   options: Record<string, string>; // driver options as given (normalised to strings)
   ipv4?: SubnetRecord;
   ipv6?: SubnetRecord;
+  labels?: Record<string, string>; // user metadata (Docker's Labels)
+  attachable?: boolean;           // Docker's Attachable flag, kept as given
   driver: Record<string, unknown>; // driver-owned state (bridge name, mtu, firewall layout …)
 }
 

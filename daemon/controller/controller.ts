@@ -22,7 +22,9 @@ import type { IpamConfig } from './ipam.js';
 import { createNetwork, deleteNetwork } from './networks.js';
 import { createEndpoint, deleteEndpoint } from './endpoints.js';
 import { join, leave } from './join.js';
+import { connect, disconnect } from './connect.js';
 import type {
+  ConnectInput, ConnectResult,
   Counts, CreateEndpointInput, CreateNetworkInput, EndpointBrief, EndpointView, JoinInput, NameFilter, NetworkView,
   PublishInput, SandboxView, ServiceFilter,
 } from './types.js';
@@ -146,6 +148,11 @@ export class Controller {
     const e = this.service(ref);
     await leave(this, e.networkId, e.id, containerId);
   }
+
+  /** Docker's connect: create an endpoint and join the container, one intent and one undo path. */
+  connect(netRef: string, input: ConnectInput): Promise<ConnectResult> { return connect(this, netRef, input); }
+  /** Docker's disconnect: leave and delete the container's endpoint, one operation. */
+  disconnect(netRef: string, containerId: string): Promise<void> { return disconnect(this, netRef, containerId); }
 
   // ---- queries ----
 

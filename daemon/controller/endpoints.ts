@@ -33,7 +33,7 @@ export function resolvePorts(c: Controller, reqs: PortBindingInput[]): PortBindi
 interface Addresses { ipv4?: string; ipv6?: string; extra: string[]; net: NetworkRecord }
 
 /** Addresses for the endpoint and the network record with its cursors moved on. */
-function addresses(c: Controller, net: NetworkRecord, req: CreateEndpointInput): Addresses {
+export function endpointAddresses(c: Controller, net: NetworkRecord, req: CreateEndpointInput): Addresses {
   const v6net = net.enableIpv6 ? net.ipv6 : undefined;
   if (!net.ipv4 && !v6net) {
     if (req.ipv4 || req.ipv6 || req.extraAddresses.length || req.portMapping.length) throw new BadRequest(`network ${net.name} (${net.type}) has no IPAM: ipv4_address, ipv6_address and port_mapping can't be used`, 'NOT_SUPPORTED');
@@ -59,7 +59,7 @@ function addresses(c: Controller, net: NetworkRecord, req: CreateEndpointInput):
 }
 
 /** A random unicast, locally administered MAC (02:42:<IPv4> needs an IPv4 address). */
-const randomMac = (): string => {
+export const randomMac = (): string => {
   const b = randomBytes(6);
   b[0] = (b[0]! & 0xfe) | 0x02;
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
@@ -73,7 +73,7 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
     if (c.state.networkEndpoints(netId).some((e) => e.name === req.name)) {
       throw new Conflict(`endpoint name ${req.name} is already in use in network ${net0.name}`, 'NAME_IN_USE');
     }
-    const { ipv4, ipv6, extra, net } = addresses(c, net0, req);
+    const { ipv4, ipv6, extra, net } = endpointAddresses(c, net0, req);
     const ep: EndpointRecord = {
       version: RECORD_VERSION,
       id: newId(),

@@ -17,7 +17,7 @@ import { keyLock, sandboxKey } from './sandbox-key.js';
 const addr = (cidr?: string) => cidr?.split('/')[0];
 
 /** The sandbox a join will use: the container's existing one, or a new record. */
-async function sandboxFor(c: Controller, net: NetworkRecord, req: JoinInput): Promise<{ sb: SandboxRecord; fresh: boolean }> {
+export async function sandboxFor(c: Controller, net: NetworkRecord, req: JoinInput): Promise<{ sb: SandboxRecord; fresh: boolean }> {
   const isDefault = net.type === 'host' || req.useDefaultSandbox;
   if (isDefault && req.sandboxKey) throw new BadRequest(`sandbox_key can't be used on network ${net.name}: its containers share the host's namespace`, 'NOT_SUPPORTED');
   const existing = c.state.sandboxes.get(req.containerId);
@@ -60,7 +60,7 @@ function runtimeNetnsError(path: string, err: unknown): Error {
 }
 
 /** The interface name inside the sandbox: asked for, else eth<N>; never one another endpoint holds there. */
-function interfaceName(c: Controller, sb: SandboxRecord, req: JoinInput): string {
+export function interfaceName(c: Controller, sb: SandboxRecord, req: JoinInput): string {
   const name = req.interfaceName ?? `eth${sb.nextIf}`;
   const holder = sb.endpoints.map((id) => c.state.endpoints.get(id)).find((e) => e?.ifname === name);
   if (holder) throw new Conflict(`interface ${name} in the sandbox of container ${req.containerId} belongs to endpoint ${holder.name}`, 'NAME_IN_USE');
@@ -82,7 +82,7 @@ function gatewayEndpoint(c: Controller, ids: string[]): { ep: EndpointRecord; ne
 
 /** An endpoint with a route metric always gives its default routes: with distinct
  *  metrics several coexist, and the kernel prefers the lowest. */
-function providesGateway(c: Controller, sb: SandboxRecord, net: NetworkRecord, ep: EndpointRecord): boolean {
+export function providesGateway(c: Controller, sb: SandboxRecord, net: NetworkRecord, ep: EndpointRecord): boolean {
   return routesOut(net) && !ep.noAddress && (ep.routeMetric !== undefined || !gatewayEndpoint(c, sb.endpoints));
 }
 

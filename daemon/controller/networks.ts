@@ -37,6 +37,8 @@ async function plan(c: Controller, req: CreateNetworkInput, predefined: boolean)
     enableIpv6,
     options: settings.options,
     ...subnets,
+    ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}),
+    ...(req.attachable ? { attachable: true } : {}),
     driver: {},
   };
 }

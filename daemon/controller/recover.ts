@@ -77,6 +77,26 @@ const steps: Record<string, Step> = {
     ops.push(last ? { type: 'del', kind: 'sandboxes', key: sb.containerId } : { type: 'put', kind: 'sandboxes', key: sb.containerId, value: { ...sb, endpoints: sb.endpoints.filter((id) => id !== ep.id) } });
     return ops;
   },
+  // Docker connect that did not commit is undone whole: the join, a sandbox it made, the endpoint.
+  async connect(c, d) {
+    const ep = d.endpoint as EndpointRecord;
+    const net = c.state.networks.get(ep.networkId);
+    if (!net || c.state.endpoints.has(ep.id)) return [];
+    const driver = c.driver(net.type);
+    await driver.leave(net, ep, target(d, false));
+    if (d.fresh && !c.state.sandboxes.has(String(d.containerId))) await c.kernel.deleteNetns(String(d.key));
+    await driver.deleteEndpoint(net, ep);
+    return [];
+  },
+  // Docker disconnect is finished: leave (if still joined), then the endpoint goes.
+  async disconnect(c, d) {
+    const ep = c.state.endpoints.get(String(d.endpointId));
+    const net = c.state.networks.get(String(d.networkId));
+    if (!ep || !net) return [];
+    const ops = ep.container === d.containerId ? await steps.leave(c, d) : [];
+    await c.driver(net.type).deleteEndpoint(net, ep);
+    return [...ops, { type: 'del', kind: 'endpoints', key: ep.id }];
+  },
 };
 
 export async function recoverJournal(c: Controller): Promise<number> {

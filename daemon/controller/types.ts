@@ -20,6 +20,9 @@ export interface CreateNetworkInput {
   /** false: an IPv6-only network (needs enable_ipv6). */
   enableIpv4?: boolean;
   internal?: boolean;
+  labels?: Record<string, string>;
+  /** Docker's Attachable: kept and shown; lnetd lets any container join any network. */
+  attachable?: boolean;
 }
 
 /** A requested port mapping; hostPort 0 asks for a free one. */
@@ -66,6 +69,20 @@ export interface JoinInput {
   /** Name of the interface to create inside the sandbox (default eth<N>). */
   interfaceName?: string;
 }
+
+/** Docker's connect: an endpoint made for the container and joined, in one operation. */
+export interface ConnectInput {
+  containerId: string;
+  /** Endpoint name: Docker names a container's endpoint after the container. */
+  name: string;
+  ipv4?: string;
+  ipv6?: string;
+  mac?: string;
+  /** Extra DNS names of the container on this network (the resolver reads them). */
+  aliases: string[];
+}
+
+export interface ConnectResult { endpoint: EndpointRecord; sandboxKey: string }
 
 /** List filters every query shares: exact name, id prefix. */
 export interface NameFilter { name?: string; idPrefix?: string }

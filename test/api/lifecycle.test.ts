@@ -70,7 +70,29 @@ t.test('systemd socket activation', async (t) => {
   await new Promise((res) => proc.once('exit', res));
 });
 
+t.test('systemd socket activation of both APIs, each fd by its name', async (t) => {
+  const d = new TestDaemon();
+  t.teardown(() => d.cleanup());
+  const [seed, docker] = [join(d.dir, 'seed.sock'), join(d.dir, 'docker-activated.sock')];
+  // the Docker API's socket listed first: the names, not the order, decide
+  const proc = spawn('nsenter', [`--net=${d.nsPath}`, 'systemd-socket-activate', '-l', docker, '-l', seed, '--fdname=docker:lnetd', process.execPath, join(ROOT, 'dist/daemon/main.js'),
+    '--socket', join(d.dir, 'unused.sock'), '--docker-socket', join(d.dir, 'unused-docker.sock'), '--data-dir', d.dataDir, '--netns-dir', d.netnsDir, '--log-level', 'warn'], { stdio: 'ignore' });
+  t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
+  let r;
+  for (let i = 0; i < 200; i++) {
+    try { r = await request(seed, 'GET', '/networks'); break; } catch { await new Promise((res) => setTimeout(res, 50)); }
+  }
+  t.equal(r?.status, 200, 'the seed API on its activated socket');
+  t.equal(r?.json.length, 3, 'seed API format');
+  const ping = await request(docker, 'HEAD', '/_ping');
+  t.equal(ping.headers['api-version'], '1.50', 'the Docker API on its activated socket');
+  t.equal((await request(docker, 'GET', '/v1.50/networks')).json[0].Name, 'none', 'Docker format');
+  t.notOk(existsSync(join(d.dir, 'unused.sock')) || existsSync(join(d.dir, 'unused-docker.sock')), 'no sockets of its own when activated');
+  proc.kill('SIGTERM');
+  await new Promise((res) => proc.once('exit', res));
+});
+
 t.test('systemd units verify', async (t) => {
-  const r = spawnSync('systemd-analyze', ['verify', join(ROOT, 'systemd/lnetd.socket'), join(ROOT, 'systemd/lnetd.service')], { encoding: 'utf8' });
+  const r = spawnSync('systemd-analyze', ['verify', join(ROOT, 'systemd/lnetd.socket'), join(ROOT, 'systemd/lnetd-docker.socket'), join(ROOT, 'systemd/lnetd.service')], { encoding: 'utf8' });
   t.equal(r.status, 0, r.stderr);
 });

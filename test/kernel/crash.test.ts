@@ -24,7 +24,9 @@ const WEB = { name: 'web', network_name: 'crash', exposed_ports: [{ proto: 6, po
 /** Addresses a /29 hands out: 8 minus network, broadcast and gateway. */
 const CAPACITY = 8 - 3;
 
-interface Req { method: string; path: string; body?: unknown }
+interface Req { method: string; path: string; body?: unknown; docker?: boolean }
+
+const send = (d: TestDaemon, r: Req) => (r.docker ? d.docker(r.method, r.path, r.body) : d.req(r.method, r.path, r.body));
 interface Scenario {
   label: string;
   op: string;                          // fault steps walked: `${op}:*`
@@ -61,6 +63,15 @@ async function twoNetworks(d: TestDaemon, joinWeb: boolean): Promise<void> {
   if (joinWeb) await ok(d, 'POST', '/networks/crash/endpoints/web/containers', joinBody(d));
 }
 
+/** Docker's connect / disconnect of CID to the crash network, through the Docker API's socket. */
+const dockerConnect = (): Req => ({ method: 'POST', path: '/v1.50/networks/crash/connect', body: { Container: CID, EndpointConfig: { Aliases: ['web2'] } }, docker: true });
+const dockerDisconnect = (): Req => ({ method: 'POST', path: '/v1.50/networks/crash/disconnect', body: { Container: CID }, docker: true });
+const connectedTo = async (d: TestDaemon, net: string) => (await d.req('GET', `/networks/${net}/endpoints`)).json?.some((e: any) => e.container_id === CID && e.name === CID) ?? false;
+async function connected(d: TestDaemon): Promise<void> {
+  const r = await send(d, dockerConnect());
+  if (r.status !== 200) throw new Error(`docker connect: ${r.status} ${r.text}`);
+}
+
 const SCENARIOS: Scenario[] = [
   { label: 'create network', op: 'createNetwork', done: false, cleanSetup: true, setup: async () => undefined,
     request: () => ({ method: 'POST', path: '/networks', body: NET }), visible: (d) => exists(d, '/networks/crash') },
@@ -92,6 +103,14 @@ const SCENARIOS: Scenario[] = [
     request: () => ({ method: 'DELETE', path: `/networks/crash/endpoints/web/containers/${CID}` }), visible: async (d) => !(await joinedTo(d, 'crash', 'web')) },
   { label: 'detach backend (sandbox stays)', op: 'leave', done: true, setup: (d) => twoNetworks(d, true),
     request: () => ({ method: 'DELETE', path: `/services/web/backend/${CID}` }), visible: async (d) => !(await joinedTo(d, 'crash', 'web')) },
+  { label: 'docker connect (new sandbox)', op: 'connect', done: false, setup: async (d) => { await ok(d, 'POST', '/networks', NET); },
+    request: dockerConnect, visible: (d) => connectedTo(d, 'crash') },
+  { label: 'docker connect (existing sandbox)', op: 'connect', done: false, cleanSetup: true, setup: (d) => twoNetworks(d, false),
+    request: dockerConnect, visible: (d) => connectedTo(d, 'crash') },
+  { label: 'docker disconnect (last network)', op: 'disconnect', done: true, setup: async (d) => { await ok(d, 'POST', '/networks', NET); await connected(d); },
+    request: dockerDisconnect, visible: async (d) => !(await connectedTo(d, 'crash')) },
+  { label: 'docker disconnect (sandbox stays)', op: 'disconnect', done: true, setup: async (d) => { await twoNetworks(d, false); await connected(d); },
+    request: dockerDisconnect, visible: async (d) => !(await connectedTo(d, 'crash')) },
 ];
 
 /** What the kernel holds, by name: links with addresses and master, sandboxes, nft. */
@@ -120,7 +139,7 @@ async function freeAddresses(d: TestDaemon): Promise<{ made: number; last: any }
 async function crashAt(d: TestDaemon, req: Req): Promise<NodeJS.Signals | null> {
   const proc = d.proc!;
   const exited = proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : once(proc, 'exit');
-  await d.req(req.method, req.path, req.body).catch(() => undefined);  // the daemon dies mid-request
+  await send(d, req).catch(() => undefined);  // the daemon dies mid-request
   await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
   return proc.signalCode;
 }
@@ -151,7 +170,7 @@ async function walk(t: Test, s: Scenario, step: string): Promise<void> {
   lap('agree');
   if (!s.done) t.equal(kernelSnapshot(d), before, 'kernel exactly as before: nothing leaked');
   t.same(readdirSync(d.filesDir).filter((f) => f.includes('.lnetd-')), [], 'no temporary sandbox files left');
-  const retry = await d.req(req.method, req.path, req.body);
+  const retry = await send(d, req);
   if (s.done) t.equal(retry.status, 404, `retry: already done (${retry.text})`);
   else t.equal(retry.status, 200, `retry succeeds (${retry.text})`);
   if (s.op === 'join') {
@@ -168,7 +187,7 @@ async function walk(t: Test, s: Scenario, step: string): Promise<void> {
 }
 
 t.test('every fault step in the code is in FAULT_STEPS and the other way round', async (t) => {
-  const files = ['daemon/controller/networks.ts', 'daemon/controller/endpoints.ts', 'daemon/controller/join.ts', 'drivers/bridge/bridge.ts'];
+  const files = ['daemon/controller/networks.ts', 'daemon/controller/endpoints.ts', 'daemon/controller/join.ts', 'daemon/controller/connect.ts', 'drivers/bridge/bridge.ts'];
   const used = new Set(files.flatMap((f) => [...readFileSync(join(ROOT, f), 'utf8').matchAll(/(?:fault|step)\('([A-Za-z]+:[a-z-]+)'\)/g)].map((m) => m[1])));
   t.same([...used].sort(), [...FAULT_STEPS].sort());
   const walked = new Set(SCENARIOS.flatMap((s) => FAULT_STEPS.filter((f) => f.startsWith(`${s.op}:`))));

@@ -45,6 +45,8 @@ export class TestDaemon {
   readonly nsPath = `/run/netns/${this.name}`;
   readonly dir = mkdtempSync(join(tmpdir(), 'lnetd-test-'));
   readonly socket = join(this.dir, 'lnetd.sock');
+  /** The Docker Engine API's own socket. */
+  readonly dockerSocket = join(this.dir, 'docker.sock');
   readonly dataDir = join(this.dir, 'data');
   readonly netnsDir = join(this.dir, 'netns');
   /** The namespace lock and forwarding notes (--run-dir), not the host's /run/lnetd. */
@@ -74,7 +76,7 @@ export class TestDaemon {
   async start(args: string[] = []): Promise<void> {
     this.stderr = '';
     this.stdout = '';
-    const argv = [...this.enter, '--net=' + this.nsPath, process.execPath, ...DAEMON_NODE_FLAGS, ...this.nodeArgs, MAIN, '--socket', this.socket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--run-dir', this.runDir, '--files-dirs', this.filesDir, '--log-level', 'warn', '--dns-resolv-conf', this.hostResolvConf, ...this.extraArgs, ...args];
+    const argv = [...this.enter, '--net=' + this.nsPath, process.execPath, ...DAEMON_NODE_FLAGS, ...this.nodeArgs, MAIN, '--socket', this.socket, '--docker-socket', this.dockerSocket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--run-dir', this.runDir, '--files-dirs', this.filesDir, '--log-level', 'warn', '--dns-resolv-conf', this.hostResolvConf, ...this.extraArgs, ...args];
     const proc = spawn('nsenter', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
     this.proc = proc;
     proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
@@ -94,6 +96,11 @@ export class TestDaemon {
 
   req(method: string, path: string, body?: unknown): Promise<Reply> {
     return request(this.socket, method, path, body);
+  }
+
+  /** A request to the Docker Engine API's socket. */
+  docker(method: string, path: string, body?: unknown): Promise<Reply> {
+    return request(this.dockerSocket, method, path, body);
   }
 
   /** SIGTERM (graceful) or SIGKILL, and wait for the exit code. */

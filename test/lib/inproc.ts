@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startController } from '../../daemon/daemon.js';
 import { createApi } from '../../daemon/api/handler.js';
+import { createDockerHandler } from '../../daemon/api/docker/app.js';
 import type { Controller } from '../../daemon/controller/controller.js';
 import { FakeKernel } from '../../drivers/linux/fake.js';
 import { FakeFirewall } from '../../drivers/linux/fake-firewall.js';
@@ -19,6 +20,8 @@ export const quiet = { info: () => undefined, warn: () => undefined, error: () =
 export class InProc {
   readonly dir = mkdtempSync(join(tmpdir(), 'lnetd-unit-'));
   readonly socket = join(this.dir, 'api.sock');
+  /** The Docker Engine API on a socket of its own, over the same controller. */
+  readonly dockerSocket = join(this.dir, 'docker.sock');
   readonly netnsDir = join(this.dir, 'netns');
   /** The one directory hosts_path / resolv_conf_path may name (files_dirs). */
   readonly filesDir = join(this.dir, 'files');
@@ -28,6 +31,7 @@ export class InProc {
   c!: Controller;
   private server?: http.Server;
   private closeApi = () => undefined as void;
+  private dockerServer?: http.Server;
   /** The tmp dir goes when the test process ends, also for instances that
    *  share a store and are never closed themselves. */
   private readonly removeDir = () => rmSync(this.dir, { recursive: true, force: true });
@@ -46,6 +50,9 @@ export class InProc {
     this.server.on('upgrade', guardedUpgrade(api.upgrade, {}));
     this.closeApi = () => api.close();
     await new Promise<void>((r) => this.server!.listen(this.socket, r));
+    const info = () => ({ version: '0.0.0-test', drivers: [...this.c.drivers.keys()], networks: this.c.counts().networks, started: new Date() });
+    this.dockerServer = http.createServer(createDockerHandler(this.c, quiet, { info }));
+    await new Promise<void>((r) => this.dockerServer!.listen(this.dockerSocket, r));
     return this;
   }
 
@@ -53,10 +60,15 @@ export class InProc {
     return request(this.socket, method, path, body);
   }
 
+  docker(method: string, path: string, body?: unknown, raw?: string): Promise<Reply> {
+    return request(this.dockerSocket, method, path, body, raw);
+  }
+
   /** Stop serving but keep store and kernel, to start a new controller on them. */
   async stopServing(): Promise<void> {
     this.closeApi();
     await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+    await new Promise<void>((r) => this.dockerServer?.close(() => r()) ?? r());
   }
 
   async close(): Promise<void> {

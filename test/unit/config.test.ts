@@ -26,6 +26,20 @@ t.test('file < env < flags', async (t) => {
   t.equal(loadConfig(['--socket=/eq/s.sock'], {}).socket, '/eq/s.sock', '--flag=value form');
 });
 
+t.test('the Docker API has a socket and a TCP port of its own', async (t) => {
+  t.equal(loadConfig([], {}).dockerSocket, '/run/lnetd/docker.sock', 'default');
+  t.equal(loadConfig(['--socket', '/t/x/seed.sock'], {}).dockerSocket, '/t/x/docker.sock', 'unless named: beside the seed API socket');
+  t.equal(loadConfig([], { LNETD_DOCKER_SOCKET: '/env/d.sock' }).dockerSocket, '/env/d.sock', 'environment');
+  t.equal(loadConfig(['--docker-socket', '/flag/d.sock'], { LNETD_DOCKER_SOCKET: '/env/d.sock' }).dockerSocket, '/flag/d.sock', 'flag wins');
+  writeFileSync(join(dir, 'docker.json'), JSON.stringify({ docker_socket: '/file/d.sock', docker_tcp: '127.0.0.1:2376' }));
+  const f = loadConfig(['--config', join(dir, 'docker.json')], {});
+  t.same([f.dockerSocket, f.dockerTcp], ['/file/d.sock', { host: '127.0.0.1', port: 2376 }], 'config file');
+  t.throws(() => loadConfig(['--docker-socket', 'rel.sock'], {}), /--docker-socket.*absolute/);
+  t.throws(() => loadConfig(['--docker-tcp', '0.0.0.0:2375'], {}), /loopback/, 'the same rules as the seed API');
+  t.throws(() => loadConfig(['--socket', '/x.sock', '--docker-socket', '/x.sock'], {}), /socket of its own/);
+  t.throws(() => loadConfig(['--tcp', '127.0.0.1:2375', '--docker-tcp', '127.0.0.1:2375'], {}), /port of its own/);
+});
+
 t.test('bad values are refused, naming the setting', async (t) => {
   t.throws(() => loadConfig(['--socket', 'relative.sock'], {}), ConfigError);
   t.throws(() => loadConfig(['--log-level', 'loud'], {}), /--log-level.*loud/);
