@@ -36,7 +36,7 @@ t.test('a second daemon on the same data dir refuses to start', async (t) => {
   const d = new TestDaemon();
   t.teardown(() => d.cleanup());
   await d.start();
-  const r = spawnSync('nsenter', [`--net=${d.nsPath}`, process.execPath, join(ROOT, 'dist/daemon/main.js'), '--socket', join(d.dir, 'other.sock'), '--data-dir', d.dataDir, '--netns-dir', d.netnsDir], { encoding: 'utf8', timeout: 15000 });
+  const r = spawnSync('nsenter', [`--net=${d.nsPath}`, process.execPath, join(ROOT, 'dist/daemon/main.js'), '--socket', join(d.dir, 'other.sock'), '--docker-socket', join(d.dir, 'other-docker.sock'), '--data-dir', d.dataDir, '--netns-dir', d.netnsDir], { encoding: 'utf8', timeout: 15000 });
   t.not(r.status, 0);
   t.match(r.stderr, /in use by another lnetd|already serves this network namespace/);
   t.equal((await d.req('GET', '/_ping')).status, 200, 'the first one still serves');
