@@ -64,8 +64,6 @@ export class Controller {
   /** Every committed change as a typed event: subscribe here (see events.ts). */
   readonly events: EventLog;
   private readonly faultHook?: (step: string) => void;
-  /** Called with each committed batch, in the commit's step (the DNS records follow it). */
-  readonly commitHooks: Array<(ops: BatchOp[]) => void> = [];
   /** What a sandbox's resolv.conf says, when the resolver is on (set by the DNS module). */
   resolvPlan?: (sb: SandboxRecord, joined: EndpointRecord[]) => ResolvPlan;
 
@@ -108,9 +106,6 @@ export class Controller {
     }
     this.state.apply(ops);
     this.events.settle(ev, true);
-    for (const hook of this.commitHooks) {
-      try { hook(ops); } catch (err) { this.log.error({ err }, 'commit hook failed'); }
-    }
   }
 
   /** Write an intent before the first kernel change; returns the op that clears it. */

@@ -1,11 +1,10 @@
 // The resolver's assembly: a table filled from the controller's records at
-// start, kept in step with every commit, listeners bound before the API
+// start, kept in step with every commit through the controller's events, listeners bound before the API
 // answers (so after a restart containers resolve again as soon as the daemon
 // does), and resolv.conf plans for joins.
 
 import type { Controller } from '../controller/controller.js';
-import type { EndpointRecord } from '../../store/records.js';
-import type { BatchOp } from '../../store/store.js';
+import type { LnetdEvent } from '../controller/events.js';
 import { Feed, type FeedSource, type Touched } from './feed.js';
 import type { DnsFirewall } from './nft.js';
 import { Resolver, type ResolverLog, type ResolverOptions } from './resolver.js';
@@ -14,19 +13,13 @@ import { Upstreams } from './upstream.js';
 
 export { Resolver } from './resolver.js';
 
-/** The networks, endpoints and containers a batch touched. */
-export function touchedBy(ops: BatchOp[]): Touched {
-  const t: Touched = { networks: [], endpoints: [], containers: [] };
-  for (const op of ops) {
-    if (op.kind === 'networks') t.networks.push(op.key);
-    else if (op.kind === 'sandboxes') t.containers.push(op.key);
-    else if (op.kind === 'endpoints') {
-      t.endpoints.push(op.key);
-      const c = op.type === 'put' ? (op.value as EndpointRecord).container : undefined;
-      if (c) t.containers.push(c);
-    }
-  }
-  return t;
+/** The network, endpoint and container an event names: the feed re-reads those. */
+export function touchedBy(e: LnetdEvent): Touched {
+  return {
+    networks: [e.network.id],
+    endpoints: e.type === 'network' ? [] : [e.endpoint.id],
+    containers: e.type === 'container' ? [e.container.id] : [],
+  };
 }
 
 export function stateSource(c: Controller): FeedSource {
@@ -44,8 +37,11 @@ export function stateSource(c: Controller): FeedSource {
 export async function startDns(c: Controller, opts: ResolverOptions, fw: DnsFirewall, log: ResolverLog): Promise<Resolver> {
   const resolver = new Resolver(opts, fw, log);
   const feed = new Feed(resolver, stateSource(c));
+  // the view and the subscription in one tick: no change falls between them; events are
+  // published in the commit's tick, after the index shows the change and before the API answers
   feed.loadAll();
-  c.commitHooks.push((ops) => feed.apply(touchedBy(ops)));
+  const sub = c.events.subscribe(undefined, (e) => feed.apply(touchedBy(e)));
+  resolver.onStop(() => sub.close());
   c.resolvPlan = (sb, joined) => resolvPlan(sb, joined, (id) => c.state.networks.get(id), resolver.upstreams.current, true);
   await resolver.start();
   return resolver;

@@ -58,6 +58,7 @@ export class Resolver {
   private readonly counts = { queries: 0, answered: 0, strangers: 0, ratelimited: 0, malformed: 0, listen_errors: 0 };
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly stopHooks: Array<() => void> = [];
 
   constructor(readonly opts: ResolverOptions, private readonly fw: DnsFirewall, private readonly log: ResolverLog) {
     this.upstreams = new Upstreams(opts.resolvConf, (err) => log.warn({ err, path: opts.resolvConf }, 'dns: could not read the upstream resolv.conf'));
@@ -184,8 +185,13 @@ export class Resolver {
     return this.listeners.has(networkId);
   }
 
+  onStop(fn: () => void): void {
+    this.stopHooks.push(fn);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const fn of this.stopHooks) fn();
     this.upstreams.stop();
     await this.syncing.catch(() => undefined);
     await Promise.all([...this.listeners.values()].map((l) => l.close()));

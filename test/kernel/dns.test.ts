@@ -55,7 +55,7 @@ if (process.getuid?.() !== 0 || !hasDig) {
   let nets: Record<string, string> = {};
   const joinOne = async (label: string, net: string, n: number, body: Record<string, unknown> = {}) => {
     const ep = (await d.req('POST', `/networks/${nets[net]}/endpoints`, { name: `ep-${label}` })).json;
-    const resolv = join(d.dir, `resolv-${label}.conf`);
+    const resolv = join(d.filesDir, `resolv-${label}.conf`);
     const j = await d.req('POST', `/networks/${nets[net]}/endpoints/${ep}/containers`, { container_id: cid(n), host_name: label, resolv_conf_path: resolv, ...body });
     if (j.status !== 200) throw new Error(`join ${label}: ${j.text}`);
     const info = (await d.req('GET', `/networks/${nets[net]}/endpoints/${ep}`)).json;
