@@ -50,7 +50,8 @@ export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAdd
   const c = new Controller({ store: parts.store, drivers: drivers(ctx), ctx, ipam, log: parts.log, fault: parts.fault, files, eventsMax: cfg.eventsMax });
   await c.state.load(parts.store);
   await c.events.load();
-  await parts.firewall.init();
+  // each driver takes what it needs first (the bridge driver: lnetd's firewall table)
+  for (const d of c.drivers.values()) await d.init();
   await recoverJournal(c);
   if (!(await parts.kernel.isNetns(c.defaultSandboxKey))) await parts.kernel.bindOwnNetns(c.defaultSandboxKey);
   // after a reboot or a crash the records and the kernel disagree: the records win

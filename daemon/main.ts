@@ -129,6 +129,7 @@ async function main(): Promise<void> {
     await dns?.stop();
     hostResolv?.stop();
     supervisor.stop();
+    await c.close();
     await store.close();
     await kernel.close();
     process.exit(0);

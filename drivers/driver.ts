@@ -46,9 +46,47 @@ export interface JoinTarget {
   runtimeNetns?: boolean;
 }
 
+/** A kernel object a driver made, as it finds it now (owned()) or as the
+ *  records say it must be (implied()). Reconcile removes what is owned and not
+ *  implied; it compares `kind` and `name` only. */
+export interface OwnedObject {
+  kind: 'link';
+  name: string;
+  /** e.g. bridge, veth: what the driver knows it by. */
+  linkKind?: string;
+  /** Room for an instance mark (hardening adds it): reconcile may only remove what carries its own. */
+  mark?: string;
+}
+
+/** The records reconcile hands a driver: its networks, their endpoints, and the
+ *  ids of records the store could not read (what they may name is kept). */
+export interface DriverRecords {
+  networks: NetworkRecord[];
+  endpoints: EndpointRecord[];
+  unreadable: { networks: string[]; endpoints: string[] };
+}
+
+/** What a join promises to leave in the sandbox: checked by the shared driver suite. */
+export interface JoinedState {
+  interfaces: Array<{ name: string; addresses: string[]; mac?: string }>;
+  routes: Array<{ dst: string; gateway: string }>;
+}
+
+/** local: the network lives on this host; global: it spans hosts (overlay, on a cluster store). */
+export type DriverScope = 'local' | 'global';
+
 export interface Driver {
   readonly type: string;
-  /** Pure: turn raw options into settings or throw BadRequest naming the option. */
+  readonly scope: DriverScope;
+  /** own: each container gets a namespace of its own; host: containers share the daemon's. */
+  readonly sandbox: 'own' | 'host';
+  /** Named steps where LNETD_FAULT may kill the daemon, in the order operations reach them. */
+  readonly faultSteps: readonly string[];
+  /** Before the first network call (start-up): take what the driver needs (firewall table …). */
+  init(): Promise<void>;
+  /** At a graceful stop: release what init took. Kernel objects stay. */
+  close(): Promise<void>;
+  /** Pure: turn raw options into settings or throw BadRequest (INVALID_OPTION) naming the option. */
   validateNetwork(raw: Record<string, unknown>): NetworkSettings;
   /** Make the network's kernel objects; returns driver state to persist. Undoes itself on failure. */
   createNetwork(net: NetworkRecord): Promise<Record<string, unknown>>;
@@ -61,6 +99,19 @@ export interface Driver {
   join(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void>;
   /** Unplug; succeeds when the sandbox namespace is already gone. */
   leave(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void>;
+  /** Pure: what join(net, ep, target) leaves inside the sandbox. */
+  joined(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): JoinedState;
+  /** Pure: whether an endpoint of this network can give a sandbox its default route. */
+  givesDefaultRoute(net: NetworkRecord): boolean;
+  /** Gateway handover: the endpoint that gave the sandbox its default route
+   *  left; this (joined) endpoint of ours gives it now. */
+  takeDefaultRoute(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void>;
+  /** The kernel objects of this driver that exist now (found by its names and marks). */
+  owned(): Promise<OwnedObject[]>;
+  /** Pure: the kernel objects the records need (and unreadable ones may name). */
+  implied(records: DriverRecords): OwnedObject[];
+  /** Remove an owned object no record implies (a crash's leftover); a missing one is success. */
+  removeOwned(obj: OwnedObject): Promise<void>;
   /** Re-create what the records say must exist (after a reboot or a flush). */
   restore?(net: NetworkRecord, eps: EndpointRecord[], opts?: RestoreOptions): Promise<void>;
   /** Pure: the firewall rules the records imply (Firewall.restore after a flush). */

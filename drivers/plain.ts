@@ -1,14 +1,20 @@
 // Drivers whose networks have no kernel objects of their own: the controller
-// makes (or picks) the sandbox and there is nothing to plumb. null and host
-// differ only in their type and in where the sandbox is.
+// makes (or picks) the sandbox and there is nothing to plumb, nothing to own.
+// null and host differ only in their type and in where the sandbox is.
 
-import type { Driver, NetworkSettings } from './driver.js';
+import type { Driver, DriverScope, JoinedState, NetworkSettings, OwnedObject } from './driver.js';
 import { normaliseOptions } from './options.js';
 
 export abstract class PlainDriver implements Driver {
   abstract readonly type: string;
+  abstract readonly sandbox: 'own' | 'host';
+  readonly scope: DriverScope = 'local';
+  readonly faultSteps: readonly string[] = [];
   /** null networks reach nothing; host networks are the host's own. */
   protected abstract readonly internal: boolean;
+
+  async init(): Promise<void> {}
+  async close(): Promise<void> {}
 
   validateNetwork(raw: Record<string, unknown>): NetworkSettings {
     return { options: normaliseOptions(raw), internal: this.internal, enableIpv6: false, needsIpam: false };
@@ -29,4 +35,25 @@ export abstract class PlainDriver implements Driver {
   async join(): Promise<void> {}
 
   async leave(): Promise<void> {}
+
+  /** Nothing beyond what the sandbox already has (lo, or the host's own interfaces). */
+  joined(): JoinedState {
+    return { interfaces: [], routes: [] };
+  }
+
+  givesDefaultRoute(): boolean {
+    return false;
+  }
+
+  async takeDefaultRoute(): Promise<void> {}
+
+  async owned(): Promise<OwnedObject[]> {
+    return [];
+  }
+
+  implied(): OwnedObject[] {
+    return [];
+  }
+
+  async removeOwned(): Promise<void> {}
 }

@@ -108,6 +108,11 @@ export class Controller {
     this.events.settle(ev, true);
   }
 
+  /** Graceful stop: drivers release what init took; kernel objects stay. */
+  async close(): Promise<void> {
+    for (const d of this.drivers.values()) await d.close().catch((err) => this.log.error({ err, driver: d.type }, 'driver close failed'));
+  }
+
   /** Write an intent before the first kernel change; returns the op that clears it. */
   async intent(op: string, data: Record<string, unknown>): Promise<BatchOp> {
     const rec: JournalRecord = { version: RECORD_VERSION, id: newId().slice(0, 24), op, started: new Date().toISOString(), data };

@@ -18,7 +18,8 @@ const addr = (cidr?: string) => cidr?.split('/')[0];
 
 /** The sandbox a join will use: the container's existing one, or a new record. */
 export async function sandboxFor(c: Controller, net: NetworkRecord, req: JoinInput): Promise<{ sb: SandboxRecord; fresh: boolean }> {
-  const isDefault = net.type === 'host' || req.useDefaultSandbox;
+  // a driver whose containers share the host's namespace (host), or a join that asks for it
+  const isDefault = c.driver(net.type).sandbox === 'host' || req.useDefaultSandbox;
   if (isDefault && req.sandboxKey) throw new BadRequest(`sandbox_key can't be used on network ${net.name}: its containers share the host's namespace`, 'NOT_SUPPORTED');
   const existing = c.state.sandboxes.get(req.containerId);
   if (existing) {
@@ -67,15 +68,15 @@ export function interfaceName(c: Controller, sb: SandboxRecord, req: JoinInput):
   return name;
 }
 
-/** The first endpoint of the sandbox on a non-internal network with an address family sets the default route. */
-const routesOut = (n: NetworkRecord | undefined): n is NetworkRecord => !!n && !n.internal && (!!n.ipv4 || (n.enableIpv6 && !!n.ipv6));
+/** Whether the network's driver lets its endpoints give a sandbox its default route (bridge: not internal, with an address family). */
+const routesOut = (c: Controller, n: NetworkRecord | undefined): n is NetworkRecord => !!n && (c.drivers.get(n.type)?.givesDefaultRoute(n) ?? false);
 
 /** The endpoint (of those joined, in join order) whose network gives the sandbox its default route. */
 function gatewayEndpoint(c: Controller, ids: string[]): { ep: EndpointRecord; net: NetworkRecord } | undefined {
   for (const id of ids) {
     const ep = c.state.endpoints.get(id);
     const net = ep && c.state.networks.get(ep.networkId);
-    if (ep && routesOut(net)) return { ep, net };
+    if (ep && routesOut(c, net)) return { ep, net };
   }
   return undefined;
 }
@@ -83,7 +84,7 @@ function gatewayEndpoint(c: Controller, ids: string[]): { ep: EndpointRecord; ne
 /** An endpoint with a route metric always gives its default routes: with distinct
  *  metrics several coexist, and the kernel prefers the lowest. */
 export function providesGateway(c: Controller, sb: SandboxRecord, net: NetworkRecord, ep: EndpointRecord): boolean {
-  return routesOut(net) && !ep.noAddress && (ep.routeMetric !== undefined || !gatewayEndpoint(c, sb.endpoints));
+  return routesOut(c, net) && !ep.noAddress && (ep.routeMetric !== undefined || !gatewayEndpoint(c, sb.endpoints));
 }
 
 /** When the endpoint that gave the default route leaves, the next one in join order gives it. */
@@ -91,9 +92,9 @@ export async function handOverGateway(c: Controller, sb: SandboxRecord, leaving:
   if (gatewayEndpoint(c, sb.endpoints)?.ep.id !== leaving) return;
   const next = gatewayEndpoint(c, sb.endpoints.filter((id) => id !== leaving));
   if (!next) return;
-  const metric = next.ep.routeMetric;
-  if (next.net.ipv4) await c.kernel.addRoute({ dst: 'default', gateway: next.net.ipv4.gateway, metric }, sb.key);
-  if (next.net.enableIpv6 && next.net.ipv6) await c.kernel.addRoute({ dst: 'default', gateway: next.net.ipv6.gateway, metric }, sb.key);
+  // the driver of the next network puts its routes in (gateway handover is driver work)
+  const target: JoinTarget = { containerId: sb.containerId, key: sb.key, isDefault: sb.isDefault, ifname: next.ep.ifname ?? 'eth0', gatewayProvider: true };
+  await c.driver(next.net.type).takeDefaultRoute(next.net, next.ep, target);
 }
 
 async function writeFiles(c: Controller, sb: SandboxRecord, joined: EndpointRecord[]): Promise<void> {

@@ -1,27 +1,23 @@
 // Start-up reconcile, after journal recovery: make the kernel say what the
 // records say. Sandboxes whose namespace is gone (a reboot, or someone ran
-// `ip netns del`) are released; kernel objects with our prefix that no record
-// explains are removed; bridges, gateway addresses and firewall rules the
-// records need are re-created. Every step is idempotent: a crash in the middle
-// is finished by the next start. Nothing without our prefix is touched.
+// `ip netns del`) are released; kernel objects a driver owns that no record
+// implies are removed (each driver says which objects are its own and which
+// the records need: reconcile knows no name patterns); bridges, gateway
+// addresses and firewall rules the records need are re-created. Every step is
+// idempotent: a crash in the middle is finished by the next start.
 
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sandboxKey } from './sandbox-key.js';
-import { defaultBridgeName, hostVethName } from '../../drivers/bridge/bridge.js';
-import type { JoinTarget } from '../../drivers/driver.js';
+import type { DriverRecords, JoinTarget, OwnedObject } from '../../drivers/driver.js';
 import type { Firewall, FwNetwork, FwPortMap } from '../../drivers/linux/firewall.js';
 import type { SandboxRecord } from '../../store/records.js';
 import type { BatchOp, Kind } from '../../store/store.js';
 import type { Controller } from './controller.js';
 
-/** Names lnetd gives (DESIGN "Kernel rules"); anything else is not ours. */
-const OUR_BRIDGE = /^lnet-[0-9a-f]{8}$/;
-const OUR_VETH = /^lv[0-9a-f]{11}$/;
-
 export interface ReconcileReport {
   released: string[];   // container ids whose sandbox namespace was gone
-  links: string[];      // unexplained bridges and veths removed
+  links: string[];      // owned kernel objects no record implies, removed (names)
   netns: string[];      // unexplained namespace files removed from the netns dir
   networks: number;     // networks restored
   ports: number;        // published ports in the rebuilt firewall
@@ -58,21 +54,39 @@ async function releaseGone(c: Controller, r: ReconcileReport): Promise<void> {
   }
 }
 
-/** Bridges and host-side veths named like ours that no record explains. */
-async function sweepLinks(c: Controller, r: ReconcileReport): Promise<void> {
-  const bridges = new Set(unreadableKeys(c, 'networks').map(defaultBridgeName));
-  for (const n of c.state.networks.values()) {
-    bridges.add(defaultBridgeName(n.id));
-    if (typeof n.driver.bridge === 'string') bridges.add(n.driver.bridge);
+const objKey = (o: OwnedObject) => `${o.kind}:${o.name}`;
+
+/** The records one driver is handed: its networks, their endpoints, and every unreadable id. */
+export function driverRecords(c: Controller, type: string): DriverRecords {
+  const networks = [...c.state.networks.values()].filter((n) => n.type === type);
+  return {
+    networks,
+    endpoints: networks.flatMap((n) => c.state.networkEndpoints(n.id)),
+    unreadable: { networks: unreadableKeys(c, 'networks'), endpoints: unreadableKeys(c, 'endpoints') },
+  };
+}
+
+/** What each driver owns in the kernel and no record (of any driver) implies. */
+export async function strays(c: Controller): Promise<Array<{ type: string; obj: OwnedObject }>> {
+  const implied = new Set<string>();
+  for (const d of c.drivers.values()) for (const o of d.implied(driverRecords(c, d.type))) implied.add(objKey(o));
+  const out: Array<{ type: string; obj: OwnedObject }> = [];
+  const seen = new Set<string>();
+  for (const d of c.drivers.values()) {
+    for (const obj of await d.owned()) {
+      const k = objKey(obj);
+      if (implied.has(k) || seen.has(k)) continue;
+      seen.add(k);
+      out.push({ type: d.type, obj });
+    }
   }
-  const veths = new Set(unreadableKeys(c, 'endpoints').map(hostVethName));
-  for (const e of c.state.endpoints.values()) if (e.container) veths.add(hostVethName(e.id));
-  for (const l of await c.kernel.links()) {
-    const stray = (l.kind === 'bridge' && OUR_BRIDGE.test(l.name) && !bridges.has(l.name))
-      || (l.kind === 'veth' && OUR_VETH.test(l.name) && !veths.has(l.name));
-    if (!stray) continue;
-    await c.kernel.deleteLink(l.name);
-    r.links.push(l.name);
+  return out;
+}
+
+async function sweepOwned(c: Controller, r: ReconcileReport): Promise<void> {
+  for (const { type, obj } of await strays(c)) {
+    await c.driver(type).removeOwned(obj);
+    r.links.push(obj.name);
   }
 }
 
@@ -145,7 +159,7 @@ export async function reconcile(c: Controller, fw: Firewall): Promise<ReconcileR
     try { await fn(); } catch (err) { c.log.error({ err, phase: name }, 'reconcile step failed; the next start tries again'); }
   };
   await phase('release sandboxes', () => releaseGone(c, r));
-  await phase('sweep links', () => sweepLinks(c, r));
+  await phase('sweep owned objects', () => sweepOwned(c, r));
   await phase('sweep netns dir', () => sweepNetns(c, r));
   await phase('restore networks', () => restoreNetworks(c, r));
   await phase('rebuild firewall', async () => {

@@ -6,7 +6,7 @@
 
 import { BadRequest, Conflict } from '../../errors/index.js';
 import type { EndpointRecord, NetworkRecord } from '../../store/records.js';
-import type { Driver, DriverContext, FirewallRules, JoinTarget, NetworkSettings, RestoreOptions } from '../driver.js';
+import type { Driver, DriverContext, DriverRecords, FirewallRules, JoinedState, JoinTarget, NetworkSettings, OwnedObject, RestoreOptions } from '../driver.js';
 import type { FwNetwork } from '../linux/firewall.js';
 import { parseBridgeOptions, validateNetwork, type BridgeOptions } from './options.js';
 import { portMaps } from './ports.js';
@@ -23,6 +23,17 @@ export interface BridgeState {
 export const DEFAULT_MTU = 1500;
 export const defaultBridgeName = (netId: string): string => `lnet-${netId.slice(0, 8)}`;
 export const hostVethName = (epId: string): string => `lv${epId.slice(0, 11)}`;
+/** The names this driver gives (DESIGN "Kernel rules"): only links named so are ever ours to sweep. */
+const OUR_BRIDGE = /^lnet-[0-9a-f]{8}$/;
+const OUR_VETH = /^lv[0-9a-f]{11}$/;
+
+/** Where LNETD_FAULT may kill the daemon inside this driver, in operation order. */
+export const BRIDGE_FAULT_STEPS = [
+  'createNetwork:after-bridge', 'createNetwork:after-addr', 'createNetwork:after-firewall',
+  'deleteNetwork:after-firewall', 'deleteNetwork:after-bridge',
+  'join:after-veth', 'join:after-setup', 'join:after-portmap',
+  'leave:after-portmap', 'leave:after-veth',
+] as const;
 
 const prefixOf = (cidr: string): string => cidr.split('/')[1] ?? '';
 
@@ -65,6 +76,9 @@ function fwNetwork(net: NetworkRecord, bridge: string, o: BridgeOptions): FwNetw
 
 export class BridgeDriver implements Driver {
   readonly type = 'bridge';
+  readonly scope = 'local';
+  readonly sandbox = 'own';
+  readonly faultSteps = BRIDGE_FAULT_STEPS;
   /** Bridge name -> network id: two networks must never share a bridge. */
   private readonly bridges = new Map<string, string>();
 
@@ -74,6 +88,13 @@ export class BridgeDriver implements Driver {
   private step(name: string): void {
     this.ctx.fault?.(name);
   }
+
+  /** lnetd's firewall table: made (or taken over) before any network is restored. */
+  async init(): Promise<void> {
+    await this.ctx.firewall.init();
+  }
+
+  async close(): Promise<void> {}
 
   validateNetwork(raw: Record<string, unknown>): NetworkSettings {
     return validateNetwork(raw);
@@ -209,6 +230,48 @@ export class BridgeDriver implements Driver {
         throw again;
       }
     }
+  }
+
+  joined(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): JoinedState {
+    const addresses = endpointCidrs(net, ep);
+    return {
+      interfaces: [{ name: target.ifname, addresses, mac: ep.mac }],
+      routes: target.gatewayProvider && !net.internal ? this.defaultRoutes(net, ep.routeMetric) : [],
+    };
+  }
+
+  givesDefaultRoute(net: NetworkRecord): boolean {
+    return !net.internal && (!!net.ipv4 || (net.enableIpv6 && !!net.ipv6));
+  }
+
+  /** The sandbox's default route now goes through this network's gateway(s). */
+  async takeDefaultRoute(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void> {
+    for (const r of this.defaultRoutes(net, ep.routeMetric)) await this.ctx.kernel.addRoute(r, target.key);
+  }
+
+  /** Bridges and host-side veths named like ours. */
+  async owned(): Promise<OwnedObject[]> {
+    const out: OwnedObject[] = [];
+    for (const l of await this.ctx.kernel.links()) {
+      if ((l.kind === 'bridge' && OUR_BRIDGE.test(l.name)) || (l.kind === 'veth' && OUR_VETH.test(l.name))) out.push({ kind: 'link', name: l.name, linkKind: l.kind });
+    }
+    return out;
+  }
+
+  /** Each network's bridge, each joined endpoint's host veth, and what unreadable records could name. */
+  implied(r: DriverRecords): OwnedObject[] {
+    const bridge = (name: string): OwnedObject => ({ kind: 'link', name, linkKind: 'bridge' });
+    const veth = (name: string): OwnedObject => ({ kind: 'link', name, linkKind: 'veth' });
+    return [
+      ...r.networks.flatMap((n) => [bridge(defaultBridgeName(n.id)), bridge(bridgeState(n).bridge)]),
+      ...r.unreadable.networks.map((id) => bridge(defaultBridgeName(id))),
+      ...r.endpoints.filter((e) => e.container).map((e) => veth(hostVethName(e.id))),
+      ...r.unreadable.endpoints.map((id) => veth(hostVethName(id))),
+    ];
+  }
+
+  async removeOwned(obj: OwnedObject): Promise<void> {
+    await this.ctx.kernel.deleteLink(obj.name);
   }
 
   private defaultRoutes(net: NetworkRecord, metric?: number): Array<{ dst: string; gateway: string; metric?: number }> {

@@ -6,5 +6,6 @@ import { PlainDriver } from '../plain.js';
 
 export class HostDriver extends PlainDriver {
   readonly type = 'host';
+  readonly sandbox = 'host';
   protected readonly internal = false;
 }

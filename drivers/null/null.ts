@@ -5,5 +5,6 @@ import { PlainDriver } from '../plain.js';
 
 export class NullDriver extends PlainDriver {
   readonly type = 'null';
+  readonly sandbox = 'own';
   protected readonly internal = true;
 }

@@ -1,72 +1,50 @@
-// The driver contract, run against every driver on the fake kernel and
-// firewall: validation is pure, creation and teardown are idempotent, a join
-// is undone by its leave, leave works when the sandbox is already gone, and
-// deleting the network leaves the kernel as it found it.
+// The shared driver suite (test/lib/driver-suite.ts) on the fake kernel and
+// firewall, for every driver the daemon runs; and the suite's own check: a
+// bridge driver whose join returns at once, or whose leave leaves its
+// interface, must be caught.
 
 import t from 'tap';
+import { randomBytes } from 'node:crypto';
 import type { Driver, JoinTarget } from '../../drivers/driver.js';
+import { BridgeDriver } from '../../drivers/bridge/bridge.js';
 import { FakeFirewall } from '../../drivers/linux/fake-firewall.js';
 import { FakeKernel } from '../../drivers/linux/fake.js';
-import type { EndpointRecord, NetworkRecord } from '../../store/records.js';
 import { drivers } from '../../daemon/daemon.js';
+import { BRIDGE_FAULT_STEPS } from '../../drivers/bridge/bridge.js';
+import { FAULT_STEPS } from '../../daemon/fault.js';
+import { driverSuite, endpointRecord, joinProblems, leaveProblems, networkRecord } from '../lib/driver-suite.js';
 
 const NETNS = '/run/lnetd-suite/netns';
+let n = 0;
+const nsPath = (label: string) => `${NETNS}/${label}-${++n}`;
 
-function record(d: Driver, raw: Record<string, unknown>): NetworkRecord {
-  const s = d.validateNetwork(raw);
-  const n: NetworkRecord = {
-    version: 1, id: 'cd'.repeat(32), name: `suite-${d.type}`, type: d.type, created: '', predefined: false,
-    internal: s.internal, enableIpv6: false, options: s.options, driver: {},
-  };
-  if (s.needsIpam) n.ipv4 = { subnet: '10.61.0.0/24', gateway: '10.61.0.1', aux: {} };
-  return n;
+for (const type of drivers({ kernel: new FakeKernel(), firewall: new FakeFirewall(), netnsDir: NETNS }).map((d) => d.type)) {
+  t.test(`driver ${type} on the fake kernel`, async (t) => {
+    const kernel = new FakeKernel();
+    const driver = drivers({ kernel, firewall: new FakeFirewall(), netnsDir: NETNS }).find((d) => d.type === type)!;
+    await driver.init();
+    driverSuite(t, { kernel, driver, nsPath, idSeed: randomBytes(6).toString('hex') });
+  });
 }
 
-function endpoint(n: NetworkRecord, i: number): EndpointRecord {
-  return {
-    version: 1, id: `${i}`.repeat(64), name: `e${i}`, networkId: n.id, created: '', exposedPorts: [], portMapping: [],
-    ipv4: n.ipv4 ? `10.61.0.${i + 1}/24` : undefined, mac: n.ipv4 ? `02:42:0a:3d:00:0${i + 1}` : undefined, service: false, driver: {},
-  };
-}
+t.test('every fault step a driver or the controller names is walked by LNETD_FAULT', async (t) => {
+  t.same(BRIDGE_FAULT_STEPS.filter((s) => !(FAULT_STEPS as readonly string[]).includes(s)), []);
+});
 
-const snapshot = async (k: FakeKernel, f: FakeFirewall) =>
-  JSON.stringify({ links: await k.links(), addrs: await k.addresses(), ns: k.netnsPaths(), nets: [...f.networks.keys()], ports: [...f.portMaps.keys()] });
-
-const make = (k: FakeKernel, f: FakeFirewall) => drivers({ kernel: k, firewall: f, netnsDir: NETNS });
-
-for (const type of make(new FakeKernel(), new FakeFirewall()).map((d) => d.type)) {
-    t.test(`driver ${type}`, async (t) => {
-      const kernel = new FakeKernel();
-      const firewall = new FakeFirewall();
-      const d = make(kernel, firewall).find((x) => x.type === type)!;
-      const before = await snapshot(kernel, firewall);
-
-      const calls = kernel.calls.length;
-      const n = record(d, {});
-      t.equal(kernel.calls.length, calls, 'validateNetwork touches no kernel');
-      t.throws(() => d.validateNetwork({ bad: { nested: true } }), { code: 'INVALID_OPTION' }, 'a non-scalar option is a BadRequest');
-
-      n.driver = await d.createNetwork(n);
-      const e = endpoint(n, 2);
-      e.driver = await d.createEndpoint(n, e);
-      const key = `${NETNS}/c2`;
-      await kernel.createNetns(key);
-      const target: JoinTarget = { containerId: 'c2', key, isDefault: false, ifname: 'eth0', gatewayProvider: true };
-      await d.join(n, e, target);
-      await d.leave(n, e, target);
-      await d.leave(n, e, target);
-      t.pass('leave twice is fine');
-
-      await d.join(n, e, target);
-      await kernel.deleteNetns(key);
-      await d.leave(n, e, target);
-      t.pass('leave after the sandbox was deleted by someone else');
-
-      await d.deleteEndpoint(n, e);
-      await d.deleteEndpoint(n, e);
-      await d.deleteNetwork(n);
-      await d.deleteNetwork(n);
-      t.pass('deletes are idempotent');
-      t.equal(await snapshot(kernel, firewall), before, 'the kernel and firewall are as they were');
-    });
-  }
+t.test('the suite catches a join that does nothing and a leave that leaves', async (t) => {
+  const kernel = new FakeKernel();
+  const bridge = new BridgeDriver({ kernel, firewall: new FakeFirewall(), netnsDir: NETNS });
+  const lazy: Driver = Object.assign(Object.create(bridge) as Driver, { join: async () => undefined });
+  const sticky: Driver = Object.assign(Object.create(bridge) as Driver, { leave: async () => undefined });
+  const net = networkRecord(bridge, 'abcdef01', 9);
+  net.driver = await bridge.createNetwork(net);
+  const ep = endpointRecord(net, 1);
+  const tg: JoinTarget = { containerId: 'x', key: nsPath('x'), isDefault: false, ifname: 'eth0', gatewayProvider: true };
+  await kernel.createNetns(tg.key);
+  await lazy.join(net, ep, tg);
+  t.match(await joinProblems(kernel, lazy, net, ep, tg), [/no interface eth0/], 'a join that returns at once fails the check');
+  await bridge.join(net, ep, tg);
+  t.same(await joinProblems(kernel, bridge, net, ep, tg), [], 'the real join passes it');
+  await sticky.leave(net, ep, tg);
+  t.match(await leaveProblems(kernel, sticky, net, ep, tg), [/eth0 is still in the sandbox/], 'a leave that does nothing fails the check');
+});
