@@ -3,7 +3,7 @@
 
 import { BadRequest } from '../../errors/index.js';
 import type { SubnetRecord } from '../../store/records.js';
-import { BITS, Cidr, Family, addrText, cidrText, contains, first, last, mustCidr, network } from './addr.js';
+import { BITS, Cidr, Family, addrText, cidrText, contains, first, last, mustCidr, network, size } from './addr.js';
 
 /** One entry of the request's ipam config, as it arrives (wire names, unchecked types). */
 export interface IpamRequest {
@@ -59,14 +59,18 @@ function checkGateway(sub: Cidr, text: unknown): bigint {
   return gw;
 }
 
-function checkRange(sub: Cidr, text: unknown): string | undefined {
+function checkRange(sub: Cidr, text: unknown, gateway: bigint): string | undefined {
   if (!given(text)) return undefined;
   const r = mustNetwork(text, 'ip_range', sub.family);
   if (!contains(sub, r)) throw new BadRequest(`ip_range: ${cidrText(r)} is not inside subnet ${cidrText(sub)}`, 'INVALID_SUBNET');
+  // a range whose every address is the network, broadcast or gateway address hands out nothing
+  let usable = size(r);
+  for (const a of new Set([first(sub), ...(sub.family === 4 ? [last(sub)] : []), gateway])) if (a >= first(r) && a <= last(r)) usable--;
+  if (usable <= 0n) throw new BadRequest(`ip_range: ${cidrText(r)} holds no address an endpoint could get (only the network, broadcast or gateway address)`, 'INVALID_SUBNET');
   return cidrText(r);
 }
 
-function checkAux(sub: Cidr, aux: unknown): Record<string, string> {
+function checkAux(sub: Cidr, aux: unknown, gateway: bigint): Record<string, string> {
   if (!given(aux)) return {};
   if (typeof aux !== 'object' || Array.isArray(aux)) throw new BadRequest('aux_addresses: must be an object of name → address', 'INVALID_IPAM');
   const out: Record<string, string> = {};
@@ -76,6 +80,8 @@ function checkAux(sub: Cidr, aux: unknown): Record<string, string> {
     if (!contains(sub, { family: sub.family, base: a, prefix: BITS[sub.family] })) {
       throw new BadRequest(`${field}: ${addrText(sub.family, a)} is outside subnet ${cidrText(sub)}`, 'INVALID_ADDRESS');
     }
+    if (a === gateway) throw new BadRequest(`${field}: ${addrText(sub.family, a)} is the gateway`, 'INVALID_ADDRESS');
+    if (isReserved(sub, a)) throw new BadRequest(`${field}: ${addrText(sub.family, a)} is the ${a === first(sub) ? 'network' : 'broadcast'} address of ${cidrText(sub)}`, 'INVALID_ADDRESS');
     out[label] = addrText(sub.family, a);
   }
   return out;
@@ -95,9 +101,10 @@ export function validateIpamRequest(req: IpamRequest, family: Family): SubnetRec
   if (sub.prefix > MAX_PREFIX[family]) {
     throw new BadRequest(`subnet: ${cidrText(sub)} is too small, IPv${family} subnets must be /${MAX_PREFIX[family]} or larger`, 'INVALID_SUBNET');
   }
-  const gateway = addrText(family, checkGateway(sub, req.gateway));
-  const ipRange = checkRange(sub, req.ip_range);
-  const rec: SubnetRecord = { subnet: cidrText(sub), gateway, aux: checkAux(sub, req.aux_addresses) };
+  const gw = checkGateway(sub, req.gateway);
+  const gateway = addrText(family, gw);
+  const ipRange = checkRange(sub, req.ip_range, gw);
+  const rec: SubnetRecord = { subnet: cidrText(sub), gateway, aux: checkAux(sub, req.aux_addresses, gw) };
   if (ipRange) rec.ipRange = ipRange;
   return rec;
 }
