@@ -22,6 +22,7 @@ import { concurrency } from './concurrency.js';
 import { scaleAndMemory } from './scale.js';
 import { apiBench } from './api.js';
 import { cniPluginBench } from './cni-plugin.js';
+import { dnsBench, dnsTable } from './dns.js';
 import { table, toJson } from './report.js';
 import { median, round3 } from './stats.js';
 
@@ -68,9 +69,13 @@ async function bench(o: Options): Promise<void> {
   let api = null;
   if (lnetd && o.apiSeconds > 0) { log(`api: ${o.apiSeconds} s per server`); api = await apiBench(tmp, o.apiNetworks, o.connections, o.apiSeconds); }
   const cniPlugin = lnetd && o.only.includes('cni') ? await cniPluginBench(tmp, Math.min(o.n, 50), log) : null;
-  const j = { ...toJson(o.n, res, { floor_parts: floorParts, concurrency: conc, scale: sm?.scale ?? null, api, memory: sm?.memory ?? null }), cni_plugin: cniPlugin };
+  // the DNS stage (scripts/bench/dns.ts): not in --smoke; LNETD_BENCH_DNS_SECONDS=0 skips it
+  const dnsSeconds = o.smoke ? 0 : Number(process.env.LNETD_BENCH_DNS_SECONDS ?? 3);
+  const dns = lnetd && dnsSeconds > 0 ? await dnsBench(tmp, dnsSeconds, log) : null;
+  const j = { ...toJson(o.n, res, { floor_parts: floorParts, concurrency: conc, scale: sm?.scale ?? null, api, memory: sm?.memory ?? null }), cni_plugin: cniPlugin, dns };
   process.stdout.write(table(j, res));
   if (cniPlugin) process.stdout.write(`CNI ADD end to end (process per call, n=${cniPlugin.n}): lnetd-cni ${cniPlugin.lnetd_cni.add.median_ms} / ${cniPlugin.lnetd_cni.add.p95_ms} ms, bridge+host-local ${cniPlugin.cni_bridge?.add.median_ms ?? '-'} / ${cniPlugin.cni_bridge?.add.p95_ms ?? '-'} ms (median / p95; x${cniPlugin.add_x_bridge ?? '-'}); DEL ${cniPlugin.lnetd_cni.del.median_ms} vs ${cniPlugin.cni_bridge?.del.median_ms ?? '-'} ms; node itself starts in ${cniPlugin.node_start_ms} ms\n`);
+  if (dns) process.stdout.write(dnsTable(dns));
   if (o.json) writeFileSync(o.json, JSON.stringify(j, null, 2) + '\n');
 }
 

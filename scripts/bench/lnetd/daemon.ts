@@ -28,7 +28,7 @@ export class Daemon {
   private pid = 0;
   private exited: Promise<void> = Promise.resolve();
 
-  constructor(readonly hostNs: string, readonly dir: string) {
+  constructor(readonly hostNs: string, readonly dir: string, readonly extraArgs: string[] = []) {
     this.socket = join(dir, 'lnetd.sock');
     this.netnsDir = join(dir, 'netns');
     this.client = new LnetdClient(this.socket);
@@ -43,7 +43,7 @@ export class Daemon {
     const log = openSync(join(this.dir, 'daemon.log'), 'a');
     const args = [`--net=/run/netns/${this.hostNs}`, process.execPath, ...nodeFlags, DAEMON_MAIN,
       '--socket', this.socket, '--data-dir', join(this.dir, 'data'), '--netns-dir', this.netnsDir,
-      '--log-level', 'warn', ...POOL_ARGS];
+      '--log-level', 'warn', ...POOL_ARGS, ...this.extraArgs];
     const t0 = performance.now();
     const child = spawn('nsenter', args, { cwd: REPO_ROOT, stdio: ['ignore', log, log] });
     closeSync(log);
