@@ -12,7 +12,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig, USAGE } from './config.js';
 import { startController } from './daemon.js';
 import { createApi } from './api/handler.js';
-import { createDockerHandler } from './api/docker/app.js';
+import { createDockerApi } from './api/docker/app.js';
 import { activatedFd, checkSocketPath, closeListeners, DOCKER_ACTIVATION, startListeners } from './server.js';
 import { instanceId, netnsInode, privateMountNs, StartupError, takeNetnsLock } from './instance.js';
 import { openLevelStore } from '../store/level.js';
@@ -112,8 +112,8 @@ async function main(): Promise<void> {
   });
   const onRefuse = (req: { method?: string; url?: string }, r: { status: number; code: string; message: string }) => log.warn({ method: req.method, url: req.url?.slice(0, 300), status: r.status, code: r.code, error: r.message }, 'request refused');
   const listeners = await startListeners(api.request, { socket: cfg.socket, tcp: cfg.tcp, env: process.env, upgrade: api.upgrade, onRefuse });
-  const docker = createDockerHandler(c, log, { info: () => ({ version: ver, drivers: [...c.drivers.keys()], networks: c.counts().networks, started: new Date(started) }) });
-  const dockerListeners = await startListeners(docker, { socket: cfg.dockerSocket, tcp: cfg.dockerTcp, env: process.env, activation: DOCKER_ACTIVATION, onRefuse });
+  const docker = createDockerApi(c, log, { info: () => ({ version: ver, drivers: [...c.drivers.keys()], networks: c.counts().networks, started: new Date(started) }) });
+  const dockerListeners = await startListeners(docker.request, { socket: cfg.dockerSocket, tcp: cfg.dockerTcp, env: process.env, activation: DOCKER_ACTIVATION, onRefuse });
   listeners.servers.push(...dockerListeners.servers);
   listeners.describe.push(...dockerListeners.describe.map((d) => `docker:${d}`));
   log.info({ listen: listeners.describe, data_dir: cfg.dataDir, netns_dir: cfg.netnsDir, ms: Date.now() - started }, 'lnetd ready');
@@ -125,6 +125,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'stopping: finishing in-flight requests; kernel objects stay in place');
     api.close();  // event streams end at once; they would hold the close open
+    docker.close();
     await closeListeners(listeners);
     await dns?.stop();
     hostResolv?.stop();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startController } from '../../daemon/daemon.js';
 import { createApi } from '../../daemon/api/handler.js';
-import { createDockerHandler } from '../../daemon/api/docker/app.js';
+import { createDockerApi } from '../../daemon/api/docker/app.js';
 import type { Controller } from '../../daemon/controller/controller.js';
 import { FakeKernel } from '../../drivers/linux/fake.js';
 import { FakeFirewall } from '../../drivers/linux/fake-firewall.js';
@@ -32,6 +32,7 @@ export class InProc {
   private server?: http.Server;
   private closeApi = () => undefined as void;
   private dockerServer?: http.Server;
+  private closeDocker = () => undefined as void;
   /** The tmp dir goes when the test process ends, also for instances that
    *  share a store and are never closed themselves. */
   private readonly removeDir = () => rmSync(this.dir, { recursive: true, force: true });
@@ -51,7 +52,9 @@ export class InProc {
     this.closeApi = () => api.close();
     await new Promise<void>((r) => this.server!.listen(this.socket, r));
     const info = () => ({ version: '0.0.0-test', drivers: [...this.c.drivers.keys()], networks: this.c.counts().networks, started: new Date() });
-    this.dockerServer = http.createServer(createDockerHandler(this.c, quiet, { info }));
+    const docker = createDockerApi(this.c, quiet, { info });
+    this.closeDocker = () => docker.close();
+    this.dockerServer = http.createServer(docker.request);
     await new Promise<void>((r) => this.dockerServer!.listen(this.dockerSocket, r));
     return this;
   }
@@ -68,6 +71,7 @@ export class InProc {
   async stopServing(): Promise<void> {
     this.closeApi();
     await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+    this.closeDocker();
     await new Promise<void>((r) => this.dockerServer?.close(() => r()) ?? r());
   }
 

@@ -8,6 +8,7 @@ import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import type { Controller, Logger } from '../../controller/controller.js';
 import { DockerError, fromDomain } from './errors.js';
+import { DockerEvents } from './events.js';
 import { viewOf } from './query.js';
 import { dockerRoutes, notServed, type DockerExtra } from './routes.js';
 import { MAX_API_VERSION, splitVersion, unsupported } from './versions.js';
@@ -44,6 +45,11 @@ function jsonBody(ctx: Koa.Context): void {
   ctx.body = text;
 }
 
+/** dockerd's headers on every answer. */
+function dockerHeaders(extra: DockerExtra): Record<string, string> {
+  return { 'Api-Version': MAX_API_VERSION, Ostype: 'linux', 'Docker-Experimental': 'false', Server: `lnetd/${extra.info().version} (linux)` };
+}
+
 export function createDockerApp(c: Controller, log: AppLogger, extra: DockerExtra): Koa {
   const app = new Koa();
   app.silent = true;
@@ -51,10 +57,7 @@ export function createDockerApp(c: Controller, log: AppLogger, extra: DockerExtr
   const router = dockerRoutes(c, viewOf(c), extra);
   app.use(async (ctx, next) => {
     const start = process.hrtime.bigint();
-    ctx.set('Api-Version', MAX_API_VERSION);
-    ctx.set('Ostype', 'linux');
-    ctx.set('Docker-Experimental', 'false');
-    ctx.set('Server', `lnetd/${extra.info().version} (linux)`);
+    for (const [k, v] of Object.entries(dockerHeaders(extra))) ctx.set(k, v);
     const original = ctx.path;
     try {
       const { version, path } = splitVersion(ctx.path);
@@ -81,6 +84,35 @@ export function createDockerApp(c: Controller, log: AppLogger, extra: DockerExtr
   return app;
 }
 
+export interface DockerApi {
+  request: Handler;
+  /** Graceful stop: end the open event streams at once. */
+  close(): void;
+  events: DockerEvents;
+}
+
+/** The surface: GET /events streams on the raw response (never through Koa's
+ *  body handling), everything else through the Koa app. */
+export function createDockerApi(c: Controller, log: AppLogger, extra: DockerExtra): DockerApi {
+  const events = new DockerEvents(c, log);
+  const koa = createDockerApp(c, log, extra).callback();
+  const request: Handler = (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://docker');
+    const { version, path } = splitVersion(url.pathname);
+    if (path !== '/events' || req.method !== 'GET' || unsupported(version)) return void koa(req, res);
+    try {
+      events.serve(req, res, url.searchParams, dockerHeaders(extra));
+      log.info({ api: 'docker', method: req.method, path: url.pathname.slice(0, 200), status: 200, stream: true }, 'request');
+    } catch (err) {
+      const mapped = fromDomain(err) ?? { status: 500, message: `internal error: ${(err as Error)?.message ?? err}` };
+      if (mapped.status >= 500) log.error({ err, path: url.pathname }, 'docker event stream failed');
+      res.writeHead(mapped.status, { ...dockerHeaders(extra), 'Content-Type': 'application/json' });
+      res.end(`${JSON.stringify({ message: mapped.message })}\n`);
+    }
+  };
+  return { request, events, close: () => events.close() };
+}
+
 export function createDockerHandler(c: Controller, log: AppLogger, extra: DockerExtra): Handler {
-  return createDockerApp(c, log, extra).callback();
+  return createDockerApi(c, log, extra).request;
 }
