@@ -47,7 +47,11 @@ function runtimeNetns(): string {
 }
 
 async function ok(method: string, path: string, body?: unknown): Promise<any> {
-  const r = await d.req(method, path, body);
+  // a kept-alive connection the daemon closed meanwhile (EPIPE/ECONNRESET under load): the request never arrived
+  const r = await d.req(method, path, body).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') throw e;
+    return d.req(method, path, body);
+  });
   if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
   return r.json;
 }
