@@ -62,6 +62,7 @@ export interface EndpointRecord {
   service: boolean;               // created through /services (publish)
   container?: string;             // container id while joined
   ifname?: string;                // interface name inside the sandbox while joined (eth0 …)
+  labels?: Record<string, string>; // user metadata, kept and returned as given
   aliases?: string[];             // extra DNS names on its network (a join's or a Docker connect's aliases)
   driver: Record<string, unknown>; // driver-owned state (host-side veth name …)
 }

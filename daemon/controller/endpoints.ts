@@ -89,6 +89,7 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
       ...(req.routeMetric !== undefined ? { routeMetric: req.routeMetric } : {}),
       mac: req.mac ?? (ipv4 ? macFromIpv4(ipv4.split('/')[0]) : net.type === 'bridge' ? randomMac() : undefined),
       service: req.service ?? false,
+      ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}),
       driver: {},
     };
     const driver = c.driver(net.type);

@@ -43,6 +43,7 @@ export interface CreateEndpointInput {
   mac?: string;
   /** Created through /services (publish). */
   service?: boolean;
+  labels?: Record<string, string>;
 }
 
 export interface PublishInput extends CreateEndpointInput { networkName: string }

@@ -159,3 +159,20 @@ t.test('services: publish, get, list, attach, backends, detach, unpublish', asyn
   await d.req('DELETE', `/networks/${foo}/endpoints/${ep}`);
   await d.req('DELETE', `/networks/${foo}`);
 });
+
+t.test('labels on networks and endpoints are kept and returned (and survive a restart)', async (t) => {
+  const d = new TestDaemon();
+  t.teardown(() => d.cleanup());
+  await d.start();
+  const net = (await d.req('POST', '/networks', { name: 'lab', network_type: 'null', labels: { team: 'web', 'com.example.tier': '1' } })).json;
+  const ep = (await d.req('POST', `/networks/${net}/endpoints`, { name: 'e', labels: { role: 'api' } })).json;
+  t.same((await d.req('GET', `/networks/${net}`)).json.labels, { team: 'web', 'com.example.tier': '1' });
+  t.same((await d.req('GET', `/networks/${net}/endpoints/${ep}`)).json.labels, { role: 'api' });
+  t.same((await d.req('GET', '/networks?name=bridge')).json[0].labels, {}, 'none given: an empty map');
+  const bad = await d.req('POST', '/networks', { name: 'lab2', labels: { x: { nested: 1 } } });
+  t.equal(bad.status, 400);
+  t.equal(bad.json.code, 'INVALID_FIELD');
+  await d.stop('SIGTERM');
+  await d.start();
+  t.same((await d.req('GET', `/networks/${net}/endpoints/${ep}`)).json.labels, { role: 'api' }, 'kept in the store');
+});

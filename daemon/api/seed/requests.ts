@@ -42,6 +42,7 @@ export function parseCreateNetwork(body: unknown): CreateNetworkInput {
     enableIpv6: bool(o, 'enable_ipv6'),
     enableIpv4: bool(o, 'enable_ipv4'),
     internal: bool(o, 'internal'),
+    labels: stringMap(o, 'labels'),
   };
 }
 
@@ -88,6 +89,7 @@ export function parseCreateEndpoint(body: unknown): CreateEndpointInput {
     noAddress: none,
     routeMetric: metric,
     mac: str(o, 'mac_address', { re: MAC_RE, hint: 'use aa:bb:cc:dd:ee:ff' })?.toLowerCase(),
+    labels: stringMap(o, 'labels'),
   };
 }
 

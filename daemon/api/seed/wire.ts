@@ -26,6 +26,7 @@ export function endpoint(e: EndpointView) {
     addresses: [e.ipv4, e.ipv6, ...(e.extraAddresses ?? [])].filter(Boolean),
     ...(e.routeMetric !== undefined ? { route_metric: e.routeMetric } : {}),
     ...(e.noAddress ? { ipam: 'none' } : {}),
+    labels: e.labels ?? {},
   };
 }
 
@@ -42,5 +43,6 @@ export function network(n: NetworkView) {
     options: n.options,
     ipam: { config: [n.ipv4, n.ipv6].filter((s): s is SubnetRecord => !!s).map(ipamConfig) },
     ...(n.type === 'bridge' && !n.ipv4 ? { enable_ipv4: false } : {}),
+    labels: n.labels ?? {},
   };
 }
