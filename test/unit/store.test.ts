@@ -37,6 +37,30 @@ for (const [name, open] of kinds) {
   });
 }
 
+for (const [name, open] of kinds) {
+  t.test(`${name}: a batch that fails half way leaves nothing, and concurrent batches all land`, async (t) => {
+    const { store, done } = await open();
+    t.teardown(async () => { await store.close(); done(); });
+    await store.put('networks', 'keep', { v: 1 });
+    // the third op can't be written (a BigInt has no JSON): the first two must not land either
+    await t.rejects(store.batch([
+      { type: 'put', kind: 'networks', key: 'half1', value: { v: 1 } },
+      { type: 'del', kind: 'networks', key: 'keep' },
+      { type: 'put', kind: 'endpoints', key: 'bad', value: { n: 1n } },
+      { type: 'put', kind: 'events', key: 'half2', value: { v: 2 } },
+    ]));
+    t.equal(await store.get('networks', 'half1'), undefined, 'no op before the failure landed');
+    t.same(await store.get('networks', 'keep'), { v: 1 }, 'nor the delete');
+    t.equal(await store.get('events', 'half2'), undefined, 'nor any after it');
+    await Promise.all(Array.from({ length: 100 }, (_, i) => store.batch([
+      { type: 'put', kind: 'endpoints', key: `c${String(i).padStart(3, '0')}`, value: { i } },
+      { type: 'put', kind: 'events', key: `c${String(i).padStart(3, '0')}`, value: { i } },
+    ])));
+    t.equal((await store.entries('endpoints', 'c')).length, 100, 'every concurrent batch landed');
+    t.equal((await store.entries('events', 'c')).length, 100, 'with both of its ops');
+  });
+}
+
 t.test('a record that cannot be read is set aside, the rest is served', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lnetd-store-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
