@@ -82,7 +82,8 @@ export class TestDaemon {
     proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
     // kept only up to 1 MiB: enough for any test's warnings, bounded for a chatty one
     proc.stdout!.on('data', (b: Buffer) => { if (this.stdout.length < 1 << 20) this.stdout += b.toString(); });
-    const deadline = Date.now() + 15_000;
+    // a readiness wait, not a speed check: generous so a loaded machine does not fail it
+    const deadline = Date.now() + 45_000;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`lnetd exited ${proc.exitCode}: ${this.stderr}`);
       try {
@@ -91,7 +92,7 @@ export class TestDaemon {
       } catch { /* not listening yet */ }
       await new Promise((r) => setTimeout(r, 25));
     }
-    throw new Error(`lnetd did not answer within 15 s: ${this.stderr}`);
+    throw new Error(`lnetd did not answer within 45 s: ${this.stderr}`);
   }
 
   req(method: string, path: string, body?: unknown): Promise<Reply> {
