@@ -65,6 +65,17 @@ export const randomMac = (): string => {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 };
 
+/** A MAC an interface can carry (unicast, not all zero), and not one another
+ *  endpoint of the network already has: a bridge can't tell two apart. */
+function checkMac(c: Controller, net: NetworkRecord, mac: string): void {
+  const m = mac.toLowerCase();
+  const first = parseInt(m.slice(0, 2), 16);
+  if (m === '00:00:00:00:00:00') throw new BadRequest(`mac_address ${m} is all zeros: give a unicast address such as 02:42:ac:11:00:02`, 'INVALID_ADDRESS');
+  if (first & 1) throw new BadRequest(`mac_address ${m} is a ${m === 'ff:ff:ff:ff:ff:ff' ? 'broadcast' : 'multicast'} address (the first octet is odd): an interface needs a unicast one`, 'INVALID_ADDRESS');
+  const other = c.state.networkEndpoints(net.id).find((e) => e.mac?.toLowerCase() === m);
+  if (other) throw new Conflict(`mac_address ${m} is already used by endpoint ${other.name} of network ${net.name}`, 'ADDRESS_IN_USE');
+}
+
 export async function createEndpoint(c: Controller, netRef: string, req: CreateEndpointInput): Promise<EndpointRecord> {
   const netId = c.network(netRef).id;
   const keys = [`net:${netId}`, ...(req.portMapping.length ? ['ports'] : [])];
@@ -73,6 +84,7 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
     if (c.state.networkEndpoints(netId).some((e) => e.name === req.name)) {
       throw new Conflict(`endpoint name ${req.name} is already in use in network ${net0.name}`, 'NAME_IN_USE');
     }
+    if (req.mac) checkMac(c, net0, req.mac);
     const { ipv4, ipv6, extra, net } = endpointAddresses(c, net0, req);
     const ep: EndpointRecord = {
       version: RECORD_VERSION,

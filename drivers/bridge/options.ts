@@ -76,22 +76,23 @@ function bridgeName(v: string, key = OPT_BRIDGE_NAME): string {
 
 /** Aliases to Docker keys, values checked and normalised; other keys kept as given. */
 export function normaliseBridgeOptions(raw: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
+  // own properties only: `constructor`, `toString`, `__proto__` are option names like any other
+  const out: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(normaliseOptions(raw))) {
-    const key = ALIASES[k] ?? k;
+    const key = Object.hasOwn(ALIASES, k) ? ALIASES[k]! : k;
     let value = v;
     if (BOOLEAN_OPTS.includes(key)) value = String(bool(k, v));
     else if (key === OPT_MTU) value = String(mtu(v, k));
     else if (key === OPT_BRIDGE_NAME) value = bridgeName(v, k);
-    if (key in out && out[key] !== value) throw new BadRequest(`option ${k} contradicts ${key} given in the same request`, 'INVALID_OPTION');
+    if (Object.hasOwn(out, key) && out[key] !== value) throw new BadRequest(`option ${k} contradicts ${key} given in the same request`, 'INVALID_OPTION');
     out[key] = value;
   }
-  return out;
+  return Object.fromEntries(Object.entries(out));
 }
 
 /** Read normalised options (as stored on the record). */
 export function parseBridgeOptions(opts: Record<string, string>): BridgeOptions {
-  const flag = (key: string, dflt: boolean): boolean => (opts[key] === undefined ? dflt : bool(key, opts[key]!));
+  const flag = (key: string, dflt: boolean): boolean => (!Object.hasOwn(opts, key) ? dflt : bool(key, opts[key]!));
   const o: BridgeOptions = {
     masquerade: flag(OPT_MASQUERADE, true),
     icc: flag(OPT_ICC, true),
