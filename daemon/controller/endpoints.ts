@@ -118,7 +118,13 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
     const done = { ...ep, driver: state };
     const ops: BatchOp[] = [{ type: 'put', kind: 'endpoints', key: done.id, value: done }, clear];
     if (net !== net0) ops.push({ type: 'put', kind: 'networks', key: net.id, value: net });
-    await c.commit(ops);
+    try {
+      await c.commit(ops);
+    } catch (err) {
+      await driver.deleteEndpoint(net, done).catch((e) => c.log.error({ err: e, endpoint: ep.name }, 'undo endpoint create'));
+      await c.clearIntent(clear);
+      throw err;
+    }
     return done;
   });
 }
@@ -132,7 +138,13 @@ export async function deleteEndpoint(c: Controller, netRef: string, epRef: strin
     if (ep.container) throw new Conflict(`endpoint ${ep.name} is joined to container ${ep.container}: leave first`, 'ENDPOINT_IN_USE');
     const clear = await c.intent('deleteEndpoint', { endpoint: ep });
     c.fault('deleteEndpoint:after-intent');
-    await c.driver(net.type).deleteEndpoint(net, ep);
+    try {
+      await c.driver(net.type).deleteEndpoint(net, ep);
+    } catch (err) {
+      // the endpoint stays, as the answer says: no later start may delete it
+      await c.clearIntent(clear);
+      throw err;
+    }
     c.fault('deleteEndpoint:after-driver');
     await c.commit([{ type: 'del', kind: 'endpoints', key: ep.id }, clear]);
   });

@@ -217,7 +217,9 @@ export async function leave(c: Controller, netRef: string, epRef: string, contai
     const target: JoinTarget = {
       containerId, key: sb.key, isDefault: sb.isDefault, ifname: ep.ifname ?? 'eth0', gatewayProvider: false, sandboxGoing: going, runtimeNetns: sb.owned === false,
     };
-    const clear = await c.intent('leave', { networkId: net.id, endpointId: ep.id, containerId, key: sb.key, last });
+    // sandbox + nextIf name this very join: a failed leave's intent is kept (the
+    // runtime asked to leave), and recovery replays it only while no join happened since
+    const clear = await c.intent('leave', { networkId: net.id, endpointId: ep.id, containerId, key: sb.key, last, ifname: ep.ifname, sandboxCreated: sb.created, nextIf: sb.nextIf });
     c.fault('leave:after-intent');
     await c.driver(net.type).leave(net, ep, target);
     c.fault('leave:after-driver');

@@ -79,7 +79,17 @@ export async function deleteNetwork(c: Controller, ref: string): Promise<void> {
     if (eps.length) throw new Conflict(`network ${net.name} has ${eps.length} endpoint(s): delete them first (${eps.slice(0, 3).map((e) => e.name).join(', ')})`, 'NETWORK_IN_USE');
     const clear = await c.intent('deleteNetwork', { network: net });
     c.fault('deleteNetwork:after-intent');
-    await c.driver(net.type).deleteNetwork(net);
+    const driver = c.driver(net.type);
+    try {
+      await driver.deleteNetwork(net);
+    } catch (err) {
+      // The delete failed, so the network stays: put back what the driver took
+      // down and drop the intent, or the next start would finish a delete the
+      // caller was told failed, under endpoints made meanwhile.
+      await driver.restore?.(net, []).catch((e) => c.log.error({ err: e, network: net.name }, 'undo network delete'));
+      await c.clearIntent(clear);
+      throw err;
+    }
     c.fault('deleteNetwork:after-driver');
     await c.commit([{ type: 'del', kind: 'networks', key: net.id }, clear]);
   });

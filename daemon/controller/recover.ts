@@ -22,6 +22,15 @@ async function sweepTemporaries(files: unknown): Promise<void> {
   for (const f of files) if (typeof f === 'string' && f.startsWith('/')) await sweepFileTemporaries(f);
 }
 
+/** The join a leave intent was written for is the one in the records: same
+ *  sandbox record, same interface, and no join into the sandbox since (every
+ *  join moves nextIf on). Intents from before these fields were kept match. */
+function sameJoin(d: Record<string, unknown>, ep: EndpointRecord, sb: { created: string; nextIf: number }): boolean {
+  if (d.sandboxCreated !== undefined && d.sandboxCreated !== sb.created) return false;
+  if (d.nextIf !== undefined && d.nextIf !== sb.nextIf) return false;
+  return d.ifname === undefined || d.ifname === ep.ifname;
+}
+
 const steps: Record<string, Step> = {
   // Not committed: undo. Committed: the intent was cleared in the same batch, so we never get here.
   async createNetwork(c, d) {
@@ -29,10 +38,16 @@ const steps: Record<string, Step> = {
     if (!c.state.networks.has(net.id)) await c.driver(net.type).deleteNetwork(net);
     return [];
   },
-  // Finish the delete: the network had no endpoints when it was asked for.
+  // Finish the delete only if it is still valid: the network had no endpoints
+  // when it was asked for, and must have none now (the live check, again).
   async deleteNetwork(c, d) {
     const net = d.network as NetworkRecord;
     if (!c.state.networks.has(net.id)) return [];
+    const eps = c.state.networkEndpoints(net.id);
+    if (eps.length) {
+      c.log.warn({ network: net.name, endpoints: eps.length }, 'journal: not finishing a network delete: the network has endpoints made since; it is restored instead');
+      return [];
+    }
     await c.driver(net.type).deleteNetwork(c.state.networks.get(net.id)!);
     return [{ type: 'del', kind: 'networks', key: net.id }];
   },
@@ -66,6 +81,10 @@ const steps: Record<string, Step> = {
     const net = c.state.networks.get(String(d.networkId));
     const sb = c.state.sandboxes.get(String(d.containerId));
     if (!ep || !net || !sb || ep.container !== d.containerId) return [];
+    if (!sameJoin(d, ep, sb)) {
+      c.log.warn({ endpoint: ep.name, container: sb.containerId }, 'journal: not replaying a leave: the endpoint was joined again since');
+      return [];
+    }
     await c.driver(net.type).leave(net, ep, target(d, sb.isDefault));
     const last = sb.endpoints.length <= 1;
     if (!last && !sb.isDefault && (await c.kernel.isNetns(sb.key))) {
