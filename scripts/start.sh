@@ -2,6 +2,9 @@
 # npm start: set up what is missing, build, run the daemon in the foreground.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ ! -f dist/.lnetd-built ]; then
+  echo "lnetd: first start: installing what is missing (apt packages, npm dependencies), building the native helper and compiling; later starts only rebuild what changed" >&2
+fi
 bash scripts/setup.sh >&2
 # node flags: see daemon/node-flags.ts
 exec node --max-semi-space-size=2 dist/daemon/main.js "$@"
