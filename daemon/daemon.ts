@@ -17,6 +17,7 @@ import { filePolicy } from './files/policy.js';
 import { ensurePredefined } from './controller/networks.js';
 import { recoverJournal } from './controller/recover.js';
 import { reconcile } from './controller/reconcile.js';
+import { setMark } from './controller/sweep.js';
 import type { Config } from './config.js';
 
 export interface Parts {
@@ -25,6 +26,8 @@ export interface Parts {
   firewall: Firewall;
   log: Logger;
   fault?: (step: string) => void;
+  /** This daemon's instance id (daemon/instance.ts): the mark on what it makes. */
+  instance?: string;
 }
 
 /** Pools from the config (parsed by loadConfig) or a spec string (tests that build a Config by hand). */
@@ -41,7 +44,8 @@ export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAdd
   await mkdir(cfg.netnsDir, { recursive: true, mode: 0o755 });
   const dir = await parts.kernel.prepareNetnsDir(cfg.netnsDir);
   if (dir === 'skipped') parts.log.warn({ netns_dir: cfg.netnsDir }, 'netns dir is on disk and not empty: not putting it on a tmpfs (each sandbox costs a disk file)');
-  const ctx: DriverContext = { kernel: parts.kernel, firewall: parts.firewall, netnsDir: cfg.netnsDir, fault: parts.fault };
+  const mark = parts.instance ? `lnetd:${parts.instance}` : undefined;
+  const ctx: DriverContext = { kernel: parts.kernel, firewall: parts.firewall, netnsDir: cfg.netnsDir, fault: parts.fault, mark };
   const ipam = {
     pools4: poolsOf(cfg.defaultAddressPools, DEFAULT_POOLS_V4),
     pools6: poolsOf(cfg.defaultAddressPools6, DEFAULT_POOLS_V6),
@@ -55,6 +59,7 @@ export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAdd
   await recoverJournal(c);
   if (!(await parts.kernel.isNetns(c.defaultSandboxKey))) await parts.kernel.bindOwnNetns(c.defaultSandboxKey);
   // after a reboot or a crash the records and the kernel disagree: the records win
+  setMark(c, mark);
   await reconcile(c, parts.firewall);
   await ensurePredefined(c);
   return c;

@@ -24,7 +24,9 @@ import { reapplyFirewall } from './controller/reconcile.js';
 import { hostResolvOnly, startDns } from './dns/index.js';
 import { NftDnsFirewall } from './dns/nft.js';
 import { FailClosedStore } from '../store/guard.js';
-import { superviseStore } from './store-health.js';
+import { superviseStore, withAllLocks } from './store-health.js';
+import { sweepNow } from './controller/reconcile.js';
+import { QUARANTINE_LIVE_MAX, sweepState } from './controller/sweep.js';
 
 const API_VERSION = '1.0';
 
@@ -66,6 +68,19 @@ function memory() {
 
 let showStacks = false;
 
+/** GET /_reconcile: what the last sweep left for an operator, and the rule. */
+function reconcileReport(c: Parameters<typeof sweepState>[0], applied?: boolean): object {
+  const s = sweepState(c);
+  return {
+    mark: s.mark ?? null,
+    checked: s.at ?? null,
+    quarantined: s.quarantined,
+    unmarked: s.unmarked,
+    ...(applied === undefined ? {} : { applied }),
+    rule: `unexplained objects are removed only when they carry this instance's mark; when more than ${QUARANTINE_LIVE_MAX} of them are live (processes or traffic) those are quarantined until POST /_reconcile?apply=true; unmarked ones are never removed`,
+  };
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) { console.log(USAGE); return; }
@@ -92,7 +107,7 @@ async function main(): Promise<void> {
     forwardingFile: join(cfg.runDir, `netns-${netnsInode()}.forwarding`),
     onForwarding: (changes, drop) => log.warn({ changes, drop_other_forwarding: drop, forward_drop: cfg.forwardDrop }, `lnetd turned IP forwarding on (${changes.map((x) => `${x.sysctl} ${x.from} -> ${x.to}`).join(', ')}); forwarded traffic neither to nor from lnetd's bridges is ${drop.ipv4 || drop.ipv6 ? 'dropped' : 'not filtered'} (--forward-drop)`),
   });
-  const c = await startController(cfg, { store, kernel, firewall, log, fault }).catch((err) => {
+  const c = await startController(cfg, { store, kernel, firewall, log, fault, instance }).catch((err) => {
     if ((err as NodeJS.ErrnoException).code === 'EOWNED') throw new StartupError((err as Error).message);
     throw err;
   });
@@ -106,7 +121,11 @@ async function main(): Promise<void> {
   const ver = await version();
   const api = createApi(c, log, {
     version: () => ({ version: ver, api_version: API_VERSION, node_version: process.version, os: process.platform, arch: process.arch }),
-    stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), ...c.counts(), unreadable_records: store.unreadable.length, store: store.health(), events_last_seq: c.events.lastSeq, event_streams: api.events.streams, ...(dns ? { dns: dns.stats() } : {}) }),
+    stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), ...c.counts(), unreadable_records: store.unreadable.length, store: store.health(), quarantined: sweepState(c).quarantined.length, events_last_seq: c.events.lastSeq, event_streams: api.events.streams, ...(dns ? { dns: dns.stats() } : {}) }),
+    reconcile: {
+      report: () => reconcileReport(c),
+      run: async (apply: boolean) => withAllLocks(c, async () => { await sweepNow(c, apply); return reconcileReport(c, apply); }),
+    },
     health: () => store.problem(),
     reapply: () => reapplyFirewall(c, firewall),
   });

@@ -12,6 +12,9 @@ export interface DriverContext {
   netnsDir: string;
   /** Fault injection for crash tests (LNETD_FAULT): called at each named kernel step. */
   fault?: (step: string) => void;
+  /** lnetd's instance mark (`lnetd:<instance id>`), put on every link a driver makes
+   *  (IFLA_IFALIAS), so that reconcile removes only what this instance provably made. */
+  mark?: string;
 }
 
 /** firewall: false when the caller rebuilds the whole firewall from firewallRules() itself (start-up). */

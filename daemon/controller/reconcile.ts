@@ -10,6 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sandboxKey } from './sandbox-key.js';
 import type { DriverRecords, JoinTarget, OwnedObject } from '../../drivers/driver.js';
+import { claimNetnsDir, decide, linkLive, markedLink, netnsLiveCheck, NETNS_MARKER, sweepState, type Stray } from './sweep.js';
 import type { Firewall, FwNetwork, FwPortMap } from '../../drivers/linux/firewall.js';
 import type { SandboxRecord } from '../../store/records.js';
 import type { BatchOp, Kind } from '../../store/store.js';
@@ -21,7 +22,12 @@ export interface ReconcileReport {
   netns: string[];      // unexplained namespace files removed from the netns dir
   networks: number;     // networks restored
   ports: number;        // published ports in the rebuilt firewall
+  quarantined: Stray[]; // unexplained, marked, live: left for an operator (sweep.ts)
+  unmarked: Stray[];    // named like ours but without this instance's mark: never removed
 }
+
+/** start: sweep with quarantine; plan: report what a sweep would remove, remove nothing; apply: remove quarantined too (operator confirmed). */
+type SweepMode = 'start' | 'plan' | 'apply';
 
 /** Keys of records the store could not read: what they explain is kept, not swept. */
 function unreadableKeys(c: Controller, kind: Kind): string[] {
@@ -83,30 +89,78 @@ export async function strays(c: Controller): Promise<Array<{ type: string; obj: 
   return out;
 }
 
-async function sweepOwned(c: Controller, r: ReconcileReport): Promise<void> {
+async function sweepOwned(c: Controller, r: ReconcileReport, mode: SweepMode): Promise<void> {
+  const all = await c.kernel.links();
+  const byName = new Map(all.map((l) => [l.name, l]));
+  const mine = sweepState(c).mark;
+  const marked: Array<{ s: Stray; type: string; obj: OwnedObject }> = [];
   for (const { type, obj } of await strays(c)) {
-    await c.driver(type).removeOwned(obj);
-    r.links.push(obj.name);
+    const l = byName.get(obj.name);
+    const s: Stray = { kind: obj.linkKind === 'bridge' ? 'bridge' : 'veth', name: obj.name, live: l ? linkLive(l, all) : undefined };
+    const ok = obj.mark !== undefined ? !mine || obj.mark === mine : l ? markedLink(c, l) : !mine;
+    if (ok) marked.push({ s, type, obj });
+    else r.unmarked.push(s);
+  }
+  const { remove, quarantine } = mode === 'apply' ? { remove: marked.map((m) => m.s), quarantine: [] } : decide(c, marked.map((m) => m.s));
+  r.quarantined.push(...quarantine);
+  for (const m of marked.filter((x) => remove.includes(x.s))) {
+    if (mode !== 'plan') await c.driver(m.type).removeOwned(m.obj);
+    r.links.push(m.obj.name);
   }
 }
 
 /** Namespace files and mounts in our netns dir that no sandbox explains. */
-async function sweepNetns(c: Controller, r: ReconcileReport): Promise<void> {
-  const keep = new Set([c.defaultSandboxKey, ...[...c.state.sandboxes.values()].map((s) => s.key)]);
+async function sweepNetns(c: Controller, r: ReconcileReport, mode: SweepMode): Promise<void> {
+  const keep = new Set([c.defaultSandboxKey, join(c.netnsDir, NETNS_MARKER), ...[...c.state.sandboxes.values()].map((s) => s.key)]);
   // an unreadable record's sandbox may use either scheme: v1's 12-character prefix or the full key
   for (const id of unreadableKeys(c, 'sandboxes')) keep.add(join(c.netnsDir, id.slice(0, 12))).add(sandboxKey(c.netnsDir, id));
+  const ours = claimNetnsDir(c, c.netnsDir);
+  const live = netnsLiveCheck(c);
+  const marked: Stray[] = [];
   for (const ent of await readdir(c.netnsDir, { withFileTypes: true })) {
     const path = join(c.netnsDir, ent.name);
     if (keep.has(path)) continue;
     // only mount-point files are ours to sweep: a symlink, directory or anything else stays
     if (!ent.isFile()) { c.log.warn({ path }, 'reconcile: netns dir entry is not a file lnetd makes; left in place'); continue; }
+    const s: Stray = { kind: 'netns', name: ent.name, live: await live(path) };
+    if (ours) marked.push(s);
+    else r.unmarked.push(s);
+  }
+  const { remove, quarantine } = mode === 'apply' ? { remove: marked, quarantine: [] } : decide(c, marked);
+  r.quarantined.push(...quarantine);
+  for (const s of remove) {
+    const path = join(c.netnsDir, s.name);
     try {
-      await c.kernel.deleteNetns(path);
-      r.netns.push(ent.name);
+      if (mode !== 'plan') await c.kernel.deleteNetns(path);
+      r.netns.push(s.name);
     } catch (err) {
       c.log.warn({ path, err }, 'reconcile: netns dir entry left in place');
     }
   }
+}
+
+/** The sweeps alone, while the daemon serves (GET/POST /_reconcile; the
+ *  caller holds every lock): apply=false reports what a sweep would remove
+ *  and quarantine, apply=true removes every marked leftover, live ones too. */
+export async function sweepNow(c: Controller, apply: boolean): Promise<ReconcileReport> {
+  const r = emptyReport();
+  const mode: SweepMode = apply ? 'apply' : 'plan';
+  await sweepOwned(c, r, mode);
+  await sweepNetns(c, r, mode);
+  if (apply && (r.links.length || r.netns.length)) c.log.warn({ links: r.links, netns: r.netns }, 'reconcile: operator confirmed; unexplained objects removed');
+  remember(c, r);
+  return r;
+}
+
+function emptyReport(): ReconcileReport {
+  return { released: [], links: [], netns: [], networks: 0, ports: 0, quarantined: [], unmarked: [] };
+}
+
+function remember(c: Controller, r: ReconcileReport): void {
+  const st = sweepState(c);
+  st.quarantined = r.quarantined;
+  st.unmarked = r.unmarked;
+  st.at = new Date().toISOString();
 }
 
 /** Bridges, gateway addresses and forwarding, from the records; the firewall
@@ -154,13 +208,14 @@ export async function reapplyFirewall(c: Controller, fw: Firewall): Promise<{ ne
 }
 
 export async function reconcile(c: Controller, fw: Firewall): Promise<ReconcileReport> {
-  const r: ReconcileReport = { released: [], links: [], netns: [], networks: 0, ports: 0 };
+  const r = emptyReport();
   const phase = async (name: string, fn: () => Promise<unknown>): Promise<void> => {
     try { await fn(); } catch (err) { c.log.error({ err, phase: name }, 'reconcile step failed; the next start tries again'); }
   };
   await phase('release sandboxes', () => releaseGone(c, r));
-  await phase('sweep owned objects', () => sweepOwned(c, r));
-  await phase('sweep netns dir', () => sweepNetns(c, r));
+  await phase('sweep owned objects', () => sweepOwned(c, r, 'start'));
+  await phase('sweep netns dir', () => sweepNetns(c, r, 'start'));
+  remember(c, r);
   await phase('restore networks', () => restoreNetworks(c, r));
   await phase('rebuild firewall', async () => {
     try {
@@ -172,5 +227,6 @@ export async function reconcile(c: Controller, fw: Firewall): Promise<ReconcileR
     }
   });
   if (r.released.length || r.links.length || r.netns.length) c.log.warn({ ...r }, 'reconcile: kernel brought in line with the records');
+  if (r.unmarked.length) c.log.warn({ unmarked: r.unmarked.slice(0, 20) }, 'reconcile: objects named like lnetd\'s but without this instance\'s mark are left alone');
   return r;
 }

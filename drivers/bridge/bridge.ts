@@ -132,7 +132,7 @@ export class BridgeDriver implements Driver {
       const existed = have !== undefined;
       const mtu = o.mtu ?? have?.mtu ?? (await this.hostMtu());
       // a bridge that was there before keeps its MTU unless one was asked for
-      const br = await k.ensureBridge(bridge, existed && !o.mtu ? {} : { mtu });
+      const br = await k.ensureBridge(bridge, existed ? (o.mtu ? { mtu } : {}) : { mtu, alias: this.ctx.mark });
       if (!existed) undo.push(() => k.deleteLink(bridge));
       this.step('createNetwork:after-bridge');
       await this.plumbNetwork(net, bridge, o, undo);
@@ -216,7 +216,7 @@ export class BridgeDriver implements Driver {
 
   /** A host end left by a sandbox the kernel is still reaping is deleted, then we retry once. */
   private async createVeth(veth: string, st: BridgeState, ep: EndpointRecord, target: JoinTarget): Promise<void> {
-    const spec = { name: veth, master: st.bridge, mtu: st.mtu, hairpin: true, peer: { name: target.ifname, ns: target.key, mac: ep.mac } };
+    const spec = { name: veth, master: st.bridge, mtu: st.mtu, hairpin: true, alias: this.ctx.mark, peer: { name: target.ifname, ns: target.key, mac: ep.mac } };
     try {
       await this.ctx.kernel.createVeth(spec);
     } catch (err) {
@@ -303,8 +303,10 @@ export class BridgeDriver implements Driver {
   async restore(net: NetworkRecord, eps: EndpointRecord[], opts: RestoreOptions = {}): Promise<void> {
     const st = bridgeState(net);
     this.claim(st.bridge, net.id);
-    const want: { mtu?: number; mac?: string } = { mtu: st.mtu };
+    const want: { mtu?: number; mac?: string; alias?: string } = { mtu: st.mtu };
     if (st.mac) want.mac = st.mac;
+    // a bridge lnetd made carries its mark (also one made before marks existed)
+    if (st.createdBridge && this.ctx.mark) want.alias = this.ctx.mark;
     await this.ctx.kernel.ensureBridge(st.bridge, want);
     await this.plumbNetwork(net, st.bridge, parseBridgeOptions(net.options), undefined, opts.firewall !== false);
     if (opts.firewall === false) return;

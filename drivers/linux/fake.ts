@@ -206,7 +206,7 @@ export class FakeKernel implements Kernel {
     return l && pub(l);
   }
 
-  async ensureBridge(name: string, opts: { mtu?: number; mac?: string }): Promise<LinkInfo> {
+  async ensureBridge(name: string, opts: { mtu?: number; mac?: string; alias?: string }): Promise<LinkInfo> {
     const what = `ensure bridge ${name}`;
     this.enter('ensureBridge', [name, opts], what);
     const s = this.spaces.get(OWN)!;
@@ -216,6 +216,7 @@ export class FakeKernel implements Kernel {
     const br = have ?? this.addLink(s, { name, kind: 'bridge', up: true, mtu: 1500, mac });
     br.up = true;
     if (opts.mtu) br.mtu = opts.mtu;
+    if (opts.alias) br.alias = opts.alias;
     return pub(br);
   }
 
@@ -230,6 +231,8 @@ export class FakeKernel implements Kernel {
     const host = this.addLink(own, { name: spec.name, kind: 'veth', up: true, mtu, mac: randomMac(), peer: { ns: spec.peer.ns, name: spec.peer.name } });
     if (master !== undefined) host.master = master;
     if (spec.hairpin) host.hairpin = true;
+    if (spec.alias) host.alias = spec.alias;
+    host.peerElsewhere = true;
     const mac = spec.peer.mac ? bufferToMac(macToBuffer(spec.peer.mac)) : randomMac();
     this.addLink(peerNs, { name: spec.peer.name, kind: 'veth', up: false, mtu, mac, peer: { ns: OWN, name: spec.name } });
   }

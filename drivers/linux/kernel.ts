@@ -11,6 +11,8 @@ export interface LinkInfo {
   up: boolean;
   mtu: number;
   mac: string;            // aa:bb:cc:dd:ee:ff
+  alias?: string;         // IFLA_IFALIAS: lnetd's instance mark on what it made
+  peerElsewhere?: boolean; // a veth whose peer lives in another namespace (IFLA_LINK_NETNSID)
 }
 
 export interface AddressInfo {
@@ -32,6 +34,7 @@ export interface VethSpec {
   master?: string;        // bridge to enslave the host side to
   mtu?: number;
   hairpin?: boolean;      // let traffic leave the port it came in on (port mapping to self)
+  alias?: string;         // the host side's IFLA_IFALIAS: lnetd's instance mark
   peer: {
     name: string;         // container side name, created directly in `ns`
     ns: string;           // netns path
@@ -77,7 +80,7 @@ export interface Kernel {
   links(ns?: string): Promise<LinkInfo[]>;
   link(name: string, ns?: string): Promise<LinkInfo | undefined>;
   /** Create a bridge, or accept an existing bridge of that name; set up. */
-  ensureBridge(name: string, opts: { mtu?: number; mac?: string }): Promise<LinkInfo>;
+  ensureBridge(name: string, opts: { mtu?: number; mac?: string; alias?: string }): Promise<LinkInfo>;
   /** Veth pair with the peer created straight inside its namespace; host side up. */
   createVeth(spec: VethSpec): Promise<void>;
   /** Delete a link; a missing one is success. */

@@ -335,22 +335,26 @@ export class NetlinkKernel implements Kernel {
     }
   }
 
-  async ensureBridge(name: string, opts: { mtu?: number; mac?: string }): Promise<LinkInfo> {
+  async ensureBridge(name: string, opts: { mtu?: number; mac?: string; alias?: string }): Promise<LinkInfo> {
     return this.op(`ensure bridge ${name}`, async () => {
       const attrs: ifla.LinkAttrs = { ifname: name, linkinfo: bridgeLinkinfo() };
       if (opts.mtu) attrs.mtu = opts.mtu;
+      if (opts.alias) attrs.ifalias = opts.alias;
       // an address of its own (set, not random) keeps the bridge from taking on a
       // port's MAC as ports come and go, which would stale the containers' ARP caches
       attrs.address = opts.mac ? macToBuffer(opts.mac) : randomMac();
       try {
         await this.own.sock.newLink(UP, attrs, CREATE_EXCL);
+        // IFLA_IFALIAS is only applied to an existing link
+        if (opts.alias) await this.own.sock.setLink({}, { ifname: name, ifalias: opts.alias });
       } catch (err) {
         if (code(err) !== 'EEXIST') throw err;
         const have = await this.link(name);
         if (have?.kind !== 'bridge') throw failure('EEXIST', ' (a link of that name is not a bridge)');
         const change: ifla.LinkAttrs = { ifname: name };
         if (opts.mtu && opts.mtu !== have.mtu) change.mtu = opts.mtu;
-        if (!have.up || change.mtu) await this.own.sock.setLink(UP, change);
+        if (opts.alias && opts.alias !== have.alias) change.ifalias = opts.alias;
+        if (!have.up || change.mtu || change.ifalias) await this.own.sock.setLink(UP, change);
       }
       const info = await this.link(name);
       if (!info) throw failure('ENODEV');
@@ -377,6 +381,8 @@ export class NetlinkKernel implements Kernel {
       // it up, so nothing was sent yet. Master and up are applied by the
       // kernel after the link is registered, in the first request.
       const port: ifla.LinkAttrs = { ifname: spec.name, afSpec: noIpv6LinkLocal() };
+      // the kernel takes IFLA_IFALIAS on a change, not on a create: the mark goes here
+      if (spec.alias) port.ifalias = spec.alias;
       if (spec.hairpin) port.linkinfo = bridgePortLinkinfo({ hairpin: true });
       const send = (): Promise<void> => this.batch(this.own, [
         linkReq(MSG.NEWLINK, UP, attrs, FlagsNew.CREATE | FlagsNew.EXCL),
@@ -562,6 +568,8 @@ function toLinkInfo(m: rt.LinkMessage): LinkInfo {
   const kind = decodeLinkKind(m.attrs.linkinfo);
   if (kind) info.kind = kind;
   if (m.attrs.master) info.master = m.attrs.master;
+  if (m.attrs.ifalias) info.alias = m.attrs.ifalias;
+  if (m.attrs.linkNetnsid !== undefined) info.peerElsewhere = true;
   return info;
 }
 

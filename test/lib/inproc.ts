@@ -42,9 +42,9 @@ export class InProc {
     process.once('exit', this.removeDir);
   }
 
-  async start(opts: { store?: LevelStore; fault?: (step: string) => void; eventsMax?: number } = {}): Promise<this> {
+  async start(opts: { store?: LevelStore; fault?: (step: string) => void; eventsMax?: number; instance?: string } = {}): Promise<this> {
     this.store = opts.store ?? (await openMemoryStore());
-    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [this.filesDir], eventsMax: opts.eventsMax }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log: quiet, fault: opts.fault });
+    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [this.filesDir], eventsMax: opts.eventsMax }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log: quiet, fault: opts.fault, instance: opts.instance });
     const api = createApi(this.c, quiet, { version: () => ({}), stats: () => ({}) });
     // behind the same listener checks as the daemon's sockets (Origin, body type)
     this.server = http.createServer(guarded(api.request, {}));

@@ -24,6 +24,8 @@ export interface Extra {
   reapply?: () => Promise<object>;
   /** What is wrong with the daemon (a failed store), or undefined when healthy: /_ping answers 503 with it. */
   health?: () => string | undefined;
+  /** GET /_reconcile: the last sweep's report; POST /_reconcile[?apply=true]: sweep now (a dry run without apply=true). */
+  reconcile?: { report: () => object; run: (apply: boolean) => Promise<object> };
 }
 
 export function routes(c: Controller, extra: Extra): Router {
@@ -35,6 +37,16 @@ export function routes(c: Controller, extra: Extra): Router {
     ctx.status = problem ? 503 : 200;
     ctx.body = problem ?? 'OK';
   };
+  r.get('/_reconcile', (ctx) => {
+    if (!extra.reconcile) throw new NotFound('this daemon has no reconcile report');
+    ctx.body = extra.reconcile.report();
+  });
+  r.post('/_reconcile', async (ctx) => {
+    if (!extra.reconcile) throw new NotFound('this daemon has no reconcile report');
+    const apply = ctx.query.apply;
+    if (apply !== undefined && apply !== 'true' && apply !== 'false') throw new BadRequest(`apply must be true or false, not ${JSON.stringify(String(apply).slice(0, 20))}`, 'INVALID_PARAMETER');
+    ctx.body = await extra.reconcile.run(apply === 'true');
+  });
   r.get('/_ping', ping);
   r.head('/_ping', ping);
   r.get('/version', (ctx) => { ctx.body = extra.version(); });
