@@ -56,7 +56,7 @@ if (process.getuid?.() !== 0) {
     t.ok(readFileSync(join(d.dataDir, 'CURRENT'), 'utf8').startsWith('MANIFEST'), "the store's CURRENT is untouched");
     t.ok(lstatSync(d.socket).isSocket(), 'the socket is untouched');
     t.equal((await d.req('GET', '/networks/n/endpoints/e')).json.sandbox_key ?? '', '', 'no join happened');
-    t.same(readdirSync(d.netnsDir), ['default'], 'no sandbox was made');
+    t.same(readdirSync(d.netnsDir).filter((f) => f !== '.lnetd-instance'), ['default'], 'no sandbox was made');
     t.equal((await d.req('GET', '/_ping')).status, 200);
   });
 

@@ -116,7 +116,7 @@ t.test('ADD, CHECK, DEL, DEL again: the result is the spec\'s, traffic flows, no
   t.ok(existsSync(ns.path), 'and still there');
   t.same(hostVeths(), [], 'no host veth left');
   t.same(await endpoints(), [], 'no endpoint left');
-  t.same(readdirSync(d.netnsDir).filter((f) => f !== 'default'), [], 'no mount left');
+  t.same(readdirSync(d.netnsDir).filter((f) => f !== 'default' && f !== '.lnetd-instance'), [], 'no mount left');
 });
 
 t.test('runtimeConfig: static ips, mac, port mappings, dns; 0.4.0 results', async (t) => {

@@ -108,7 +108,8 @@ function checkHost(d: TestDaemon, bridgeNets: ApiNet[], joined: ApiEp[], ignore:
 function checkSandboxes(d: TestDaemon, m: Model, joined: ApiEp[], out: string[]): void {
   const keys = new Set(joined.map((e) => e.sandbox_key).filter((k) => !k.endsWith('/default')));
   const want = sorted(['default', ...[...keys].map((k) => basename(k))]);
-  const files = sorted(readdirSync(d.netnsDir));
+  // .lnetd-instance: the dir's instance mark (daemon/controller/sweep.ts), not a sandbox
+  const files = sorted(readdirSync(d.netnsDir).filter((f) => f !== '.lnetd-instance'));
   const mounts = sorted(mountsUnder(d.netnsDir).filter((p) => p !== d.netnsDir).map((p) => basename(p)));
   if (files.join() !== want.join()) out.push(`netns files: want ${want} have ${files}`);
   if (mounts.join() !== want.join()) out.push(`netns mounts: want ${want} have ${mounts}`);

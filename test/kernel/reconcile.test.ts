@@ -4,7 +4,7 @@
 
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountsUnder, TestDaemon } from '../lib/daemon.js';
 import { connect, ping, serve, stopAll } from '../lib/traffic.js';
@@ -61,6 +61,10 @@ t.test('start-up removes what no record explains and re-creates what records nee
   ex(['ip', 'link', 'add', 'lvdeadbeef012', 'type', 'veth', 'peer', 'name', 'strayp0']);
   ex(['ip', 'link', 'add', 'lnet-keepme', 'type', 'bridge']);
   ex(['ip', 'link', 'add', 'lvm0', 'type', 'veth', 'peer', 'name', 'lvm1']);
+  // strays lnetd made carry its instance mark; one named like ours without it is not ours
+  const mark = `lnetd:${readFileSync(join(d.dataDir, 'lnetd-instance'), 'utf8').trim()}`;
+  for (const l of ['lnet-deadbeef', 'lvdeadbeef012']) ex(['ip', 'link', 'set', l, 'alias', mark]);
+  ex(['ip', 'link', 'add', 'lnet-0badf00d', 'type', 'bridge']);
   writeFileSync(join(d.netnsDir, 'strayns'), '');
   sh(['unshare', `--net=${join(d.netnsDir, 'strayns')}`, 'true']);
   writeFileSync(join(d.netnsDir, 'leftover'), '');
@@ -70,11 +74,12 @@ t.test('start-up removes what no record explains and re-creates what records nee
   ex(['ip', 'addr', 'del', '10.131.0.1/24', 'dev', `lnet-${net.slice(0, 8)}`]);
   ex(['nft', 'delete element inet lnetd ports4_any { tcp . 8080 }']);
   await d.start();
-  t.same(await settle(d, { ignoreLinks: ['lnet-keepme', 'lvm0', 'lvm1'] }), [], 'store and kernel agree');
+  t.same(await settle(d, { ignoreLinks: ['lnet-keepme', 'lvm0', 'lvm1', 'lnet-0badf00d'] }), [], 'store and kernel agree');
   const links = JSON.parse(d.exec(['ip', '-j', 'link']).stdout).map((l: any) => l.ifname);
   t.notOk(links.includes('lnet-deadbeef') || links.includes('lvdeadbeef012') || links.includes('strayp0'), 'strays with our prefix removed');
   t.ok(links.includes('lnet-keepme') && links.includes('lvm0'), 'look-alikes that are not ours stay');
-  t.same(readdirSync(d.netnsDir).sort(), [cid(1), 'default'].sort(), 'stray namespace and leftover file removed');
+  t.ok(links.includes('lnet-0badf00d'), 'and so does one named like ours without our mark');
+  t.same(readdirSync(d.netnsDir).sort(), [cid(1), 'default', '.lnetd-instance'].sort(), 'stray namespace and leftover file removed');
   t.notOk(mountsUnder(d.netnsDir).some((m) => m.endsWith('strayns')), 'stray namespace unmounted');
   await serve(web.sandbox_key, 80, 'web');
   t.match(connect(d.nsPath, '10.131.0.1', 8080), /^web /, 'port map restored: host -> 10.131.0.1:8080 -> web');

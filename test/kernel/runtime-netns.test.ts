@@ -58,7 +58,7 @@ async function ok(method: string, path: string, body?: unknown): Promise<any> {
 
 const ipJ = (ns: string, args: string[]): any[] => JSON.parse(sh(['nsenter', `--net=${ns}`, 'ip', '-j', ...args]) || '[]');
 const hostVeths = () => ipJ(d.nsPath, ['link']).filter((l) => /^lv/.test(l.ifname)).map((l) => l.ifname);
-const netnsFiles = () => readdirSync(d.netnsDir).filter((f) => f !== 'default');
+const netnsFiles = () => readdirSync(d.netnsDir).filter((f) => f !== 'default' && f !== '.lnetd-instance');
 
 t.before(async () => {
   await d.start(['--default-address-pools', '10.77.0.0/16:24']);
