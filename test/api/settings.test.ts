@@ -51,7 +51,7 @@ t.test('start-up failures that are not settings: one line, exit 1', async (t) =>
   t.equal(r.status, 1, 'socket in use: exit 1');
   t.match(r.stderr, /^lnetd: socket .* is in use/, 'names the socket');
   t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
-  const locked = run(d, ['--socket', join(d.dir, 'b.sock'), '--netns-dir', join(d.dir, 'ns3'), '--run-dir', join(d.dir, 'run3')]);
+  const locked = run(d, ['--socket', join(d.dir, 'b.sock'), '--docker-socket', join(d.dir, 'b-docker.sock'), '--netns-dir', join(d.dir, 'ns3'), '--run-dir', join(d.dir, 'run3')]);
   t.equal(locked.status, 1, 'data dir locked: exit 1');
   t.match(locked.stderr, /^lnetd: data dir .* is in use by another lnetd/, 'names the data dir');
   t.equal(locked.stderr.trim().split('\n').length, 1, 'one line');
