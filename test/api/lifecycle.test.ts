@@ -6,7 +6,7 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { request, ROOT, TestDaemon } from '../lib/daemon.js';
+import { refusedStart, request, ROOT, TestDaemon } from '../lib/daemon.js';
 
 const cid = 'ab'.repeat(32);
 
@@ -43,11 +43,10 @@ t.test('a second daemon on the same data dir refuses to start', async (t) => {
 });
 
 t.test('bad settings stop the daemon with a message naming them', async (t) => {
-  const main = join(ROOT, 'dist/daemon/main.js');
-  const r = spawnSync(process.execPath, [main, '--tcp', '0.0.0.0:2375'], { encoding: 'utf8' });
+  const r = refusedStart(['--tcp', '0.0.0.0:2375']);
   t.equal(r.status, 2);
   t.match(r.stderr, /loopback/);
-  const r2 = spawnSync(process.execPath, [main, '--log-level', 'chatty'], { encoding: 'utf8' });
+  const r2 = refusedStart(['--log-level', 'chatty']);
   t.equal(r2.status, 2);
   t.match(r2.stderr, /--log-level.*chatty/);
 });

@@ -6,13 +6,12 @@
 
 import t from 'tap';
 import fc from 'fast-check';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { run } from '../../drivers/linux/exec.js';
 import { CONTAINER_ID_RE } from '../../daemon/api/seed/validate.js';
 import { InProc } from '../lib/inproc.js';
-import { ROOT, TestDaemon } from '../lib/daemon.js';
+import { refusedStart, ROOT, TestDaemon } from '../lib/daemon.js';
 
 t.setTimeout(60_000);
 
@@ -60,12 +59,11 @@ t.test('interface and namespace names are ours, whatever the request says', asyn
 });
 
 t.test('socket 0660; TCP only on loopback, from every source of settings', async (t) => {
-  const main = join(ROOT, 'dist/daemon/main.js');
   for (const bad of ['0.0.0.0:2375', '[::]:2375', '192.0.2.7:2375', '[::ffff:10.0.0.1]:2375']) {
-    const flag = spawnSync(process.execPath, [main, '--tcp', bad], { encoding: 'utf8' });
+    const flag = refusedStart(['--tcp', bad]);
     t.equal(flag.status, 2, `--tcp ${bad} refused`);
     t.match(flag.stderr, /loopback/);
-    const env = spawnSync(process.execPath, [main], { encoding: 'utf8', env: { ...process.env, LNETD_TCP: bad } });
+    const env = refusedStart([], { LNETD_TCP: bad });
     t.equal(env.status, 2, `LNETD_TCP=${bad} refused`);
   }
   const d = new TestDaemon(['--tcp', '127.0.0.1:23750']);

@@ -3,7 +3,7 @@
 // own (no route out), with its own socket, data dir and netns dir; `cleanup`
 // removes all of it, also after a failure or a kill -9.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -131,4 +131,14 @@ export class TestDaemon {
     spawnSync('ip', ['netns', 'del', this.name]);
     process.off('exit', this.exitHook);
   }
+}
+
+/**
+ * Run the daemon only to see it refuse its settings: in a network and mount
+ * namespace of its own (unshare, gone when it exits), never in the root one,
+ * so even a check that wrongly passed could change nothing on the host.
+ */
+export function refusedStart(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+  return spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', process.execPath,
+    resolve(ROOT, 'dist/daemon/main.js'), ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
 }
