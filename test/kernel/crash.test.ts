@@ -119,7 +119,7 @@ function kernelSnapshot(d: TestDaemon): string {
   const links = (argv: string[]) => JSON.parse(d.exec([...argv, 'ip', '-j', 'addr']).stdout).map((l: any) =>
     `${l.ifname}>${l.master ?? ''} ${l.addr_info.filter((a: any) => a.scope === 'global').map((a: any) => `${a.local}/${a.prefixlen}`).sort()}`).sort();
   const ns = readdirSync(d.netnsDir).sort();
-  const inside = ns.filter((n) => n !== 'default').map((n) => links(['nsenter', `--net=${join(d.netnsDir, n)}`]));
+  const inside = ns.filter((n) => n !== 'default' && n !== '.lnetd-instance').map((n) => links(['nsenter', `--net=${join(d.netnsDir, n)}`]));
   const fw = nftTable(d);
   // the runtime's own namespace, when the walk made one: what lnetd put there must go with an undo
   const runtime = existsSync(runtimeNs(d)) ? links(['nsenter', `--net=${runtimeNs(d)}`]) : [];
