@@ -42,7 +42,7 @@ export class Daemon {
   async start(ready: () => Promise<boolean> = () => this.pinged(), timeoutMs = 30_000): Promise<number> {
     const log = openSync(join(this.dir, 'daemon.log'), 'a');
     const args = [`--net=/run/netns/${this.hostNs}`, process.execPath, ...nodeFlags, DAEMON_MAIN,
-      '--socket', this.socket, '--data-dir', join(this.dir, 'data'), '--netns-dir', this.netnsDir,
+      '--socket', this.socket, '--data-dir', join(this.dir, 'data'), '--netns-dir', this.netnsDir, '--run-dir', join(this.dir, 'run'),
       '--log-level', 'warn', ...POOL_ARGS, ...this.extraArgs];
     const t0 = performance.now();
     const child = spawn('nsenter', args, { cwd: REPO_ROOT, stdio: ['ignore', log, log] });
