@@ -6,7 +6,7 @@
 // on failure exactly the spec's error object on stdout and exit 1.
 
 import { readFileSync } from 'node:fs';
-import { ApiError, Client, DEFAULT_SOCKET, DEFAULT_TIMEOUT_MS, Unreachable } from './client.js';
+import { ApiError, Client, DEFAULT_SOCKET, DEFAULT_TIMEOUT_MS, Unreachable } from '../lib/client.js';
 import { add, check, del, gc, status } from './ops.js';
 import {
   CniError, CODES, formatError, formatResult, parseConf, parseEnv, SPEC_VERSION, SUPPORTED_VERSIONS, type Command,

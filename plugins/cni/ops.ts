@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
-import { ApiError, Unreachable, type Client } from './client.js';
+import { ApiError, Unreachable, type Client } from '../lib/client.js';
 import { configSubnets, delegate, delegateType, resultAddresses } from './ipam.js';
 import { CniError, CODES, type Env, type NetConf, type Result } from './spec.js';
 

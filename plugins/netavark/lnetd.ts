@@ -3,7 +3,7 @@
 
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
-import { ApiError, type Client } from './client.js';
+import { ApiError, type Client } from '../lib/client.js';
 import type { NetworkInfo, PerNetwork, PortMap } from './options.js';
 
 /** Marks a network lnetd-netavark created, with the podman network id: only those are deleted when their last container goes. */

@@ -8,7 +8,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs, type Command } from './args.js';
-import { Client } from './client.js';
+import { Client } from '../lib/client.js';
 import { parseOptions } from './options.js';
 import { setup, teardown } from './setup.js';
 

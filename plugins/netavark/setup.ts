@@ -4,7 +4,7 @@
 // that fails undoes what it did; a teardown never stops at its first failure.
 
 import { statSync } from 'node:fs';
-import { ApiError, type Client } from './client.js';
+import { ApiError, type Client } from '../lib/client.js';
 import {
   createEndpoint, deleteNetworkIfEmpty, endpointName, ensureNetwork, findEndpoint, findNetwork, joinInto, removeEndpoint,
   type LnetdEndpoint, type LnetdNetwork,

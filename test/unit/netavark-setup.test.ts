@@ -8,7 +8,7 @@ import t from 'tap';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '../../plugins/netavark/client.js';
+import { Client } from '../../plugins/lib/client.js';
 import { OPT_PODMAN_ID } from '../../plugins/netavark/lnetd.js';
 import { parseOptions, type Options } from '../../plugins/netavark/options.js';
 import { setup, teardown } from '../../plugins/netavark/setup.js';

@@ -1,14 +1,15 @@
-// A small client of lnetd's API over its unix socket, with node builtins only
-// (the plug-in must start fast: no daemon code, no npm modules). Every call has
-// a deadline, so a daemon that is down, stuck or gone answers an error, never a hang.
+// The plug-ins' one client of lnetd's API over its unix socket (lnetd-cni and
+// lnetd-netavark), with node builtins only: a plug-in is a process per call, so
+// it must start fast (no daemon code, no npm modules). Every call has a
+// deadline, so a daemon that is down, stuck or gone answers an error, never a hang.
 
 import http from 'node:http';
 
 export const DEFAULT_SOCKET = '/run/lnetd/lnetd.sock';
-/** Per request: long enough for a loaded daemon's join, short enough that podman never hangs. */
+/** Per request: long enough for a loaded daemon's join, short enough that a runtime never hangs. */
 export const DEFAULT_TIMEOUT_MS = 5000;
 
-export interface ApiReply { status: number; body: any; text: string }
+export interface Reply { status: number; body: any; text: string }
 
 /** An answer of lnetd that is not 2xx: status and the daemon's stable code. */
 export class ApiError extends Error {
@@ -30,7 +31,7 @@ export class Client {
   }
 
   /** One request; resolves with any status, rejects Unreachable on connect failure or timeout. */
-  raw(method: string, path: string, body?: unknown): Promise<ApiReply> {
+  raw(method: string, path: string, body?: unknown): Promise<Reply> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       let settled = false;
