@@ -5,8 +5,8 @@ import t from 'tap';
 import { BridgeDriver, bridgeState, hostVethName } from '../../drivers/bridge/bridge.js';
 import { OPT_BRIDGE_NAME, OPT_ICC, OPT_MASQUERADE, OPT_MTU, validateNetwork } from '../../drivers/bridge/options.js';
 import type { JoinTarget } from '../../drivers/driver.js';
-import { FakeFirewall } from '../../drivers/linux/fake-firewall.js';
-import { FakeKernel } from '../../drivers/linux/fake.js';
+import { FakeFirewall } from '../lib/fake-firewall.js';
+import { FakeKernel } from '../lib/fake-kernel.js';
 import type { EndpointRecord, NetworkRecord } from '../../store/records.js';
 
 const NETNS = '/run/lnetd-test/netns';

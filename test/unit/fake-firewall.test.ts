@@ -1,6 +1,6 @@
 // FakeFirewall: same validation and key semantics as NftFirewall, all-or-nothing calls, failure injection.
 import t from 'tap';
-import { FakeFirewall } from '../../drivers/linux/fake-firewall.js';
+import { FakeFirewall } from '../lib/fake-firewall.js';
 import type { FwNetwork, FwPortMap } from '../../drivers/linux/firewall.js';
 
 const NET: FwNetwork = { id: 'ab'.repeat(32), bridge: 'lnet-abababab', subnet4: '172.18.0.0/16', masquerade: true, icc: true, internal: false };

@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { isGone } from '../../errors/index.js';
-import { FakeKernel } from '../../drivers/linux/fake.js';
+import { FakeKernel } from '../lib/fake-kernel.js';
 
 const NS = '/run/lnetd/netns/abc';
 

@@ -7,8 +7,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { wrap } from '../../errors/index.js';
-import type { AddressInfo, Kernel, LinkInfo, RouteInfo, RouteSpec, SetupConfig, VethSpec } from './kernel.js';
-import { bufferToIp, bufferToMac, macToBuffer, parseCidr } from './linkinfo.js';
+import type { AddressInfo, Kernel, LinkInfo, RouteInfo, RouteSpec, SetupConfig, VethSpec } from '../../drivers/linux/kernel.js';
+import { bufferToIp, bufferToMac, macToBuffer, parseCidr } from '../../drivers/linux/linkinfo.js';
 
 export interface FakeLink extends LinkInfo {
   hairpin?: boolean;

@@ -4,8 +4,8 @@
 // make the next call(s) of an operation fail to exercise undo paths.
 
 import { Conflict } from '../../errors/index.js';
-import type { Firewall, FwNetwork, FwPortMap } from './firewall.js';
-import { checkId, checkNetwork, portElem } from './nft-rules.js';
+import type { Firewall, FwNetwork, FwPortMap } from '../../drivers/linux/firewall.js';
+import { checkId, checkNetwork, portElem } from '../../drivers/linux/nft-rules.js';
 
 export type FwOp = 'init' | 'addNetwork' | 'removeNetwork' | 'addPortMaps' | 'removePortMaps' | 'restore' | 'destroy';
 
