@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parseDefaultPools, type IpamPool } from '../drivers/ipam/pools.js';
+import { LOG_FORMATS, type LogFormatSetting } from './log.js';
 
 export type ForwardDrop = 'auto' | 'on' | 'off';
 
@@ -21,6 +22,8 @@ export interface Config {
   /** The Docker Engine API's own TCP port, with the seed API's rules (loopback only). */
   dockerTcp?: { host: string; port: number };
   logLevel: string;
+  /** Log line format: auto (journal under systemd, text on a terminal, else json), text, json, journal. */
+  logFormat: LogFormatSetting;
   configFile: string;
   /** Parsed pools (a spec string is still taken from callers that build a Config by hand). */
   defaultAddressPools?: IpamPool[] | string;
@@ -55,6 +58,7 @@ export const DEFAULTS = {
   dataDir: '/var/lib/lnetd',
   netnsDir: '/run/lnetd/netns',
   logLevel: 'info',
+  logFormat: 'auto' as LogFormatSetting,
   configFile: '/etc/lnetd/config.json',
   runDir: '/run/lnetd',
   forwardDrop: 'auto' as ForwardDrop,
@@ -141,6 +145,7 @@ const SETTINGS: Setting[] = [
   { key: 'tcp', flag: 'tcp', env: 'LNETD_TCP', file: 'tcp', parse: (v, w) => parseTcp(text(v, w), w), help: 'HOST:PORT' },
   { key: 'dockerTcp', flag: 'docker-tcp', env: 'LNETD_DOCKER_TCP', file: 'docker_tcp', parse: (v, w) => parseTcp(text(v, w), w), help: 'HOST:PORT' },
   { key: 'logLevel', flag: 'log-level', env: 'LNETD_LOG_LEVEL', file: 'log_level', parse: oneOf(LEVELS), help: 'LEVEL' },
+  { key: 'logFormat', flag: 'log-format', env: 'LNETD_LOG_FORMAT', file: 'log_format', parse: oneOf([...LOG_FORMATS]), help: LOG_FORMATS.join('|') },
   { key: 'defaultAddressPools', flag: 'default-address-pools', env: 'LNETD_DEFAULT_ADDRESS_POOLS', file: 'default_address_pools', parse: pools(4), help: 'CIDR:SIZE,...' },
   { key: 'defaultAddressPools6', flag: 'default-address-pools-v6', env: 'LNETD_DEFAULT_ADDRESS_POOLS_V6', file: 'default_address_pools_v6', parse: pools(6), help: 'CIDR:SIZE,...' },
   { key: 'netnsPool', flag: 'netns-pool', env: 'LNETD_NETNS_POOL', file: 'netns_pool', parse: integer(0, 64), help: 'N' },

@@ -8,7 +8,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import pino from 'pino';
+import { createLogger, journalPrefix, resolveFormat } from './log.js';
+import { loggedFirewall, loggedKernel } from './log-kernel.js';
 import { ConfigError, loadConfig, USAGE } from './config.js';
 import { startController } from './daemon.js';
 import { createApi } from './api/handler.js';
@@ -21,6 +22,7 @@ import { NftFirewall } from '../drivers/linux/nftables.js';
 import { processCount } from '../drivers/linux/exec.js';
 import { FaultError, faultFromEnv } from './fault.js';
 import { reapplyFirewall } from './controller/reconcile.js';
+import { refusalLogger } from './log-request.js';
 import { hostResolvOnly, startDns } from './dns/index.js';
 import { NftDnsFirewall } from './dns/nft.js';
 import { FailClosedStore } from '../store/guard.js';
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
   const cfg = loadConfig(argv, process.env);
   const fault = faultFromEnv(process.env);
   showStacks = cfg.logLevel === 'debug' || cfg.logLevel === 'trace';
-  const log = pino({ level: cfg.logLevel, base: { pid: process.pid } });
+  const log = createLogger({ level: cfg.logLevel, ...resolveFormat(cfg.logFormat, process.env) });
   const started = Date.now();
   preflight();
   const mnt = privateMountNs();
@@ -100,13 +102,14 @@ async function main(): Promise<void> {
   if (activatedFd(process.env, DOCKER_ACTIVATION) === undefined) await checkSocketPath(cfg.dockerSocket).catch((err) => { throw new StartupError(`${(err as Error).message.replace('--socket', '--docker-socket')}`); });
   const store = new FailClosedStore(await openStore(cfg.dataDir));
   const instance = instanceId(cfg.dataDir);
-  const kernel = new NetlinkKernel({ pool: cfg.netnsPool, onPoolError: (msg) => log.warn({ error: msg }, 'namespace pool: making namespaces ahead failed; joins make them in line') });
-  const firewall = new NftFirewall({
+  // every kernel and firewall step at debug (reads at trace): one decorator, no per-call-site logging
+  const kernel = loggedKernel(new NetlinkKernel({ pool: cfg.netnsPool, onPoolError: (msg) => log.warn({ error: msg }, 'namespace pool: making namespaces ahead failed; joins make them in line') }), log);
+  const firewall = loggedFirewall(new NftFirewall({
     owner: { instance, pid: process.pid },
     forwardDrop: cfg.forwardDrop,
     forwardingFile: join(cfg.runDir, `netns-${netnsInode()}.forwarding`),
     onForwarding: (changes, drop) => log.warn({ changes, drop_other_forwarding: drop, forward_drop: cfg.forwardDrop }, `lnetd turned IP forwarding on (${changes.map((x) => `${x.sysctl} ${x.from} -> ${x.to}`).join(', ')}); forwarded traffic neither to nor from lnetd's bridges is ${drop.ipv4 || drop.ipv6 ? 'dropped' : 'not filtered'} (--forward-drop)`),
-  });
+  }), log);
   const c = await startController(cfg, { store, kernel, firewall, log, fault, instance }).catch((err) => {
     if ((err as NodeJS.ErrnoException).code === 'EOWNED') throw new StartupError((err as Error).message);
     throw err;
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
   for (const u of store.unreadable) log.error(u, 'unreadable record set aside');
   // the resolver binds before the API answers: once a restarted daemon answers, names resolve again
   const dns = cfg.dns === 'on'
-    ? await startDns(c, { port: cfg.dnsPort, resolvConf: cfg.dnsResolvConf, ratePerSource: cfg.dnsRate }, new NftDnsFirewall(), log)
+    ? await startDns(c, { port: cfg.dnsPort, resolvConf: cfg.dnsResolvConf, ratePerSource: cfg.dnsRate }, loggedFirewall(new NftDnsFirewall(), log, 'dns firewall'), log)
     : undefined;
   const hostResolv = dns ? undefined : await hostResolvOnly(c, cfg.dnsResolvConf);
   const supervisor = superviseStore(c, store, cfg.storeReopenMs);
@@ -129,7 +132,7 @@ async function main(): Promise<void> {
     health: () => store.problem(),
     reapply: () => reapplyFirewall(c, firewall),
   });
-  const onRefuse = (req: { method?: string; url?: string }, r: { status: number; code: string; message: string }) => log.warn({ method: req.method, url: req.url?.slice(0, 300), status: r.status, code: r.code, error: r.message }, 'request refused');
+  const onRefuse = refusalLogger(log);
   const listeners = await startListeners(api.request, { socket: cfg.socket, tcp: cfg.tcp, env: process.env, upgrade: api.upgrade, onRefuse });
   const docker = createDockerApi(c, log, { info: () => ({ version: ver, drivers: [...c.drivers.keys()], networks: c.counts().networks, started: new Date(started) }) });
   const dockerListeners = await startListeners(docker.request, { socket: cfg.dockerSocket, tcp: cfg.dockerTcp, env: process.env, activation: DOCKER_ACTIVATION, onRefuse });
@@ -167,7 +170,8 @@ async function main(): Promise<void> {
 main().catch((err) => {
   const known = err instanceof ConfigError || err instanceof StartupError || err instanceof FaultError;
   const msg = known || !showStacks ? String(err?.message ?? err).split('\n')[0] : String(err?.stack ?? err);
-  process.stderr.write(`lnetd: ${known ? '' : 'start-up failed: '}${msg.replace(/^lnetd: /, '')}\n`);
+  // under systemd stderr is the journal too: a failed start is an error there (priority 3)
+  process.stderr.write(`${journalPrefix(3, process.env, 2)}lnetd: ${known ? '' : 'start-up failed: '}${msg.replace(/^lnetd: /, '')}\n`);
   if (err instanceof ConfigError && /^unknown flag|^unexpected argument/.test(err.message)) process.stderr.write(`${USAGE}\n`);
   process.exit(err instanceof ConfigError || err instanceof FaultError ? 2 : 1);
 });

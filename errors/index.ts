@@ -86,16 +86,27 @@ export class Internal extends LnetdError {
   constructor(message: string) { super('INTERNAL', message); }
 }
 
+/** Drop a segment that repeats the one before it ("EINVAL: EINVAL" → "EINVAL"). */
+function dedupe(msg: string): string {
+  const out: string[] = [];
+  for (const part of msg.split(': ')) if (part !== out.at(-1)) out.push(part);
+  return out.join(': ');
+}
+
 /** Wrap a kernel or system error with what we were doing, keeping its errno
  *  code. Typed domain errors pass unchanged: their message already names the
- *  object, and their code must reach the caller. */
+ *  object, and their code must reach the caller. Each piece of text appears
+ *  once: the code is added only when the inner message does not already say
+ *  it, an error already wrapped with the same context is not wrapped again,
+ *  and a segment repeating the one before it is dropped. */
 export function wrap(what: string, err: unknown): Error {
   if (err instanceof LnetdError) return err;
   const e = err as NodeJS.ErrnoException;
   // Keep the inner message whole: it carries the context of nested wraps.
-  const msg = String(e?.message ?? err);
-  const detail = e?.code && !msg.includes(e.code) ? `${e.code} (${msg})` : msg;
-  const out = new Error(`${what}: ${detail}`) as NodeJS.ErrnoException;
+  const msg = dedupe(String(e?.message ?? err));
+  const already = msg === what || msg.startsWith(`${what}: `);
+  const detail = e?.code && !msg.split(/[^A-Z0-9_]/).includes(e.code) ? `${e.code} (${msg})` : msg;
+  const out = new Error(already ? msg : dedupe(`${what}: ${detail}`)) as NodeJS.ErrnoException;
   out.code = e?.code;
   out.cause = err;
   return out;

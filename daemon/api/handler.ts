@@ -9,6 +9,7 @@ import type { Controller, Logger } from '../controller/controller.js';
 import { EventsSurface } from './events/stream.js';
 import { createHandler, type Handler } from './seed/app.js';
 import type { Extra } from './seed/routes.js';
+import { logRequest } from '../log-request.js';
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -40,6 +41,7 @@ export function createApi(c: Controller, log: AppLogger, extra: Extra): Api {
     },
     upgrade: (req, socket, head) => {
       for (const s of surfaces) if (s.upgrade?.(req, socket, head)) return;
+      logRequest(log, { api: 'seed', method: req.method, url: req.url, status: 404, code: 'NOT_FOUND', message: 'no websocket on this path' });
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"message":"no websocket on this path","code":"NOT_FOUND"}');
     },
     close: () => { for (const s of surfaces) s.close?.(); },

@@ -17,6 +17,7 @@ import { filePolicy, type FilePolicy } from '../files/policy.js';
 import { Locks } from './locks.js';
 import { State } from './state.js';
 import { deriveEvents } from './event-derive.js';
+import { logChanges } from '../log-changes.js';
 import { EventLog } from './events.js';
 import type { IpamConfig } from './ipam.js';
 import { createNetwork, deleteNetwork } from './networks.js';
@@ -104,6 +105,7 @@ export class Controller {
       this.events.settle(ev, false);
       throw err;
     }
+    logChanges(this.log, this.state, ev.events, ops);
     this.state.apply(ops);
     this.events.settle(ev, true);
   }

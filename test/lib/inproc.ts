@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { startController } from '../../daemon/daemon.js';
 import { createApi } from '../../daemon/api/handler.js';
 import { createDockerApi } from '../../daemon/api/docker/app.js';
-import type { Controller } from '../../daemon/controller/controller.js';
+import type { Controller, Logger } from '../../daemon/controller/controller.js';
+import { refusalLogger } from '../../daemon/log-request.js';
 import { FakeKernel } from './fake-kernel.js';
 import { FakeFirewall } from './fake-firewall.js';
 import { openMemoryStore, type LevelStore } from '../../store/level.js';
@@ -42,17 +43,19 @@ export class InProc {
     process.once('exit', this.removeDir);
   }
 
-  async start(opts: { store?: LevelStore; fault?: (step: string) => void; eventsMax?: number; instance?: string } = {}): Promise<this> {
+  /** opts.log: a logger to read what the daemon would log (default: none). */
+  async start(opts: { store?: LevelStore; fault?: (step: string) => void; eventsMax?: number; instance?: string; log?: Logger } = {}): Promise<this> {
+    const log = opts.log ?? quiet;
     this.store = opts.store ?? (await openMemoryStore());
-    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [this.filesDir], eventsMax: opts.eventsMax }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log: quiet, fault: opts.fault, instance: opts.instance });
-    const api = createApi(this.c, quiet, { version: () => ({}), stats: () => ({}) });
-    // behind the same listener checks as the daemon's sockets (Origin, body type)
-    this.server = http.createServer(guarded(api.request, {}));
-    this.server.on('upgrade', guardedUpgrade(api.upgrade, {}));
+    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [this.filesDir], eventsMax: opts.eventsMax }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log, fault: opts.fault, instance: opts.instance });
+    const api = createApi(this.c, log, { version: () => ({}), stats: () => ({}) });
+    // behind the same listener checks as the daemon's sockets (Origin, body type), refusals logged as the daemon does
+    this.server = http.createServer(guarded(api.request, {}, refusalLogger(log)));
+    this.server.on('upgrade', guardedUpgrade(api.upgrade, {}, refusalLogger(log)));
     this.closeApi = () => api.close();
     await new Promise<void>((r) => this.server!.listen(this.socket, r));
     const info = () => ({ version: '0.0.0-test', drivers: [...this.c.drivers.keys()], networks: this.c.counts().networks, started: new Date() });
-    const docker = createDockerApi(this.c, quiet, { info });
+    const docker = createDockerApi(this.c, log, { info });
     this.closeDocker = () => docker.close();
     this.dockerServer = http.createServer(docker.request);
     await new Promise<void>((r) => this.dockerServer!.listen(this.dockerSocket, r));

@@ -8,6 +8,8 @@ import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import type { Controller, Logger } from '../../controller/controller.js';
 import { DockerError, fromDomain } from './errors.js';
+import { LnetdError } from '../../../errors/index.js';
+import { logRequest, since } from '../../log-request.js';
 import { DockerEvents } from './events.js';
 import { viewOf } from './query.js';
 import { dockerRoutes, notServed, type DockerExtra } from './routes.js';
@@ -18,13 +20,12 @@ export const BODY_LIMIT = '1mb';
 type AppLogger = Logger & { isLevelEnabled?: (level: string) => boolean };
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-function reply(err: unknown, log: Logger, ctx: Koa.Context): { status: number; message: string } {
+function reply(err: unknown): { status: number; message: string; code?: string } {
   const mapped = fromDomain(err);
-  if (mapped) return mapped;
+  if (mapped) return err instanceof LnetdError ? { ...mapped, code: err.code } : mapped;
   const e = err as { status?: number; type?: string; expose?: boolean; message?: string };
   if (e?.status === 413 || e?.type === 'entity.too.large') return { status: 413, message: `request body is larger than ${BODY_LIMIT}` };
   if (e?.type === 'entity.parse.failed' || (e?.status === 400 && e?.expose)) return { status: 400, message: `invalid JSON: ${e.message ?? ''}`.trim() };
-  log.error({ err, method: ctx.method, path: ctx.path }, 'docker API request failed');
   return { status: 500, message: `internal error: ${e?.message ?? String(err)}` };
 }
 
@@ -53,12 +54,12 @@ function dockerHeaders(extra: DockerExtra): Record<string, string> {
 export function createDockerApp(c: Controller, log: AppLogger, extra: DockerExtra): Koa {
   const app = new Koa();
   app.silent = true;
-  const logRequests = log.isLevelEnabled?.('info') ?? true;
   const router = dockerRoutes(c, viewOf(c), extra);
   app.use(async (ctx, next) => {
     const start = process.hrtime.bigint();
     for (const [k, v] of Object.entries(dockerHeaders(extra))) ctx.set(k, v);
-    const original = ctx.path;
+    const original = ctx.originalUrl;
+    let failure: { err: unknown; code?: string; message: string } | undefined;
     try {
       const { version, path } = splitVersion(ctx.path);
       const refused = unsupported(version);
@@ -68,15 +69,14 @@ export function createDockerApp(c: Controller, log: AppLogger, extra: DockerExtr
       if (ctx.status === 404 && ctx.body === undefined) throw notServed(ctx.method, ctx.path);
       if (ctx.status === 405) throw new DockerError(405, `method ${ctx.method} is not allowed on ${ctx.path.slice(0, 200)}`);
     } catch (err) {
-      const r = reply(err, log, ctx);
+      const r = reply(err);
       ctx.status = r.status;
       ctx.body = { message: r.message };
+      failure = { err, code: r.code, message: r.message };
     }
+    const message = failure?.message ?? (ctx.status >= 400 ? (ctx.body as { message?: string } | undefined)?.message : undefined);
     jsonBody(ctx);
-    if (logRequests) {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      log.info({ api: 'docker', method: ctx.method, path: original.slice(0, 200), status: ctx.status, ms: Math.round(ms * 1000) / 1000 }, 'request');
-    }
+    logRequest(log, { api: 'docker', method: ctx.method, url: original, status: ctx.status, ms: since(start), code: failure?.code, message, err: failure?.err });
   });
   app.use(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: BODY_LIMIT, encoding: 'utf-8', onError: bodyError }));
   app.use(router.routes());
@@ -102,10 +102,10 @@ export function createDockerApi(c: Controller, log: AppLogger, extra: DockerExtr
     if (path !== '/events' || req.method !== 'GET' || unsupported(version)) return void koa(req, res);
     try {
       events.serve(req, res, url.searchParams, dockerHeaders(extra));
-      log.info({ api: 'docker', method: req.method, path: url.pathname.slice(0, 200), status: 200, stream: true }, 'request');
+      logRequest(log, { api: 'docker', method: req.method, url: req.url, status: 200, stream: true });
     } catch (err) {
       const mapped = fromDomain(err) ?? { status: 500, message: `internal error: ${(err as Error)?.message ?? err}` };
-      if (mapped.status >= 500) log.error({ err, path: url.pathname }, 'docker event stream failed');
+      logRequest(log, { api: 'docker', method: req.method, url: req.url, status: mapped.status, code: err instanceof LnetdError ? err.code : undefined, message: mapped.message, err });
       res.writeHead(mapped.status, { ...dockerHeaders(extra), 'Content-Type': 'application/json' });
       res.end(`${JSON.stringify({ message: mapped.message })}\n`);
     }

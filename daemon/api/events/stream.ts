@@ -13,6 +13,7 @@ import { LnetdError } from '../../../errors/index.js';
 import type { Controller, Logger } from '../../controller/controller.js';
 import type { LnetdEvent, Subscription } from '../../controller/events.js';
 import { pastUntil, selection, type Selection } from './query.js';
+import { logRequest } from '../../log-request.js';
 
 export const EVENTS_PATH = '/events';
 /** Bytes allowed to wait for one client before it is cut off. */
@@ -47,11 +48,12 @@ export class EventsSurface {
     const url = new URL(req.url ?? '/', 'http://lnetd');
     if (url.pathname !== EVENTS_PATH) return false;
     if (req.method !== 'GET') {
-      this.fail(res, 405, 'METHOD_NOT_ALLOWED', `method ${req.method} is not allowed on ${EVENTS_PATH}`);
+      this.fail(req, res, 405, 'METHOD_NOT_ALLOWED', `method ${req.method} is not allowed on ${EVENTS_PATH}`);
       return true;
     }
-    const sel = this.select(url, (status, code, message) => this.fail(res, status, code, message));
+    const sel = this.select(url, (status, code, message) => this.fail(req, res, status, code, message));
     if (!sel) return true;
+    logRequest(this.log, { api: 'events', method: req.method, url: req.url, status: 200, stream: true });
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', connection: 'close' });
     res.flushHeaders();
     const sink: Sink = {
@@ -69,10 +71,12 @@ export class EventsSurface {
     const url = new URL(req.url ?? '/', 'http://lnetd');
     if (url.pathname !== EVENTS_PATH) return false;
     const sel = this.select(url, (status, code, message) => {
+      logRequest(this.log, { api: 'events', method: req.method, url: req.url, status, code, message, stream: true });
       const body = JSON.stringify({ message, code });
       socket.end(`HTTP/1.1 ${status} ${status === 410 ? 'Gone' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     });
     if (!sel) return true;
+    logRequest(this.log, { api: 'events', method: req.method, url: req.url, status: 101, stream: true });
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const sink: Sink = {
         send: (t) => ws.send(t),
@@ -94,7 +98,8 @@ export class EventsSurface {
 
   get streams(): number { return this.open.size; }
 
-  private fail(res: ServerResponse, status: number, code: string, message: string): void {
+  private fail(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): void {
+    logRequest(this.log, { api: 'events', method: req.method, url: req.url, status, code, message });
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify({ message, code }));
   }

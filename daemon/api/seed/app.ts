@@ -11,19 +11,19 @@ import { BadRequest, LnetdError } from '../../../errors/index.js';
 import { ReadCache } from './cache.js';
 import { statusOf } from './errors.js';
 import { routes } from './routes.js';
+import { logRequest, since } from '../../log-request.js';
 
 export const BODY_LIMIT = '1mb';
 
 interface HttpishError { status?: number; statusCode?: number; type?: string; expose?: boolean; message?: string }
 
-function toReply(err: unknown, log: Logger, ctx: Koa.Context): { status: number; message: string; code: string } {
+function toReply(err: unknown): { status: number; message: string; code: string } {
   if (err instanceof LnetdError) return { status: statusOf(err), message: err.message, code: err.code };
   const e = err as HttpishError;
   const status = e?.status ?? e?.statusCode;
   if (status === 413 || e?.type === 'entity.too.large') return { status: 413, message: `request body is larger than ${BODY_LIMIT}`, code: 'BODY_TOO_LARGE' };
   if (e?.type === 'entity.parse.failed' || (status === 400 && e?.expose)) return { status: 400, message: `request body is not valid JSON: ${e.message ?? ''}`.trim(), code: 'INVALID_JSON' };
   if (status && status >= 400 && status < 500 && e?.expose) return { status, message: e.message ?? 'bad request', code: 'INVALID_BODY' };
-  log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
   return { status: 500, message: `internal error: ${e?.message ?? String(err)}`, code: 'INTERNAL' };
 }
 
@@ -45,19 +45,16 @@ export function createHandler(c: Controller, log: AppLogger, extra: Parameters<t
   return (req, res) => {
     const start = logRequests ? process.hrtime.bigint() : 0n;
     if (!cache.serve(req, res)) return void koa(req, res);
-    if (logRequests) {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      log.info({ method: req.method, path: req.url?.split('?')[0], status: 200, ms: Math.round(ms * 1000) / 1000, cached: true }, 'request');
-    }
+    if (logRequests) logRequest(log, { api: 'seed', method: req.method, url: req.url, status: 200, ms: since(start), cached: true });
   };
 }
 
 export function createApp(c: Controller, log: AppLogger, extra: Parameters<typeof routes>[1], cache = new ReadCache(c)): Koa {
   const app = new Koa();
   app.silent = true;
-  const logRequests = log.isLevelEnabled?.('info') ?? true;
   app.use(async (ctx, next) => {
     const start = process.hrtime.bigint();
+    let failure: unknown;
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
@@ -67,14 +64,13 @@ export function createApp(c: Controller, log: AppLogger, extra: Parameters<typeo
         ctx.body = { message: `method ${ctx.method} is not allowed on ${ctx.path.slice(0, 200)}`, code: 'METHOD_NOT_ALLOWED' };
       }
     } catch (err) {
-      const r = toReply(err, log, ctx);
+      const r = toReply(err);
       ctx.status = r.status;
       ctx.body = { message: r.message, code: r.code };
+      failure = err;
     }
-    if (logRequests) {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 1000) / 1000 }, 'request');
-    }
+    const body = ctx.status >= 400 ? (ctx.body as { message?: string; code?: string } | undefined) : undefined;
+    logRequest(log, { api: 'seed', method: ctx.method, url: ctx.originalUrl, status: ctx.status, ms: since(start), code: body?.code, message: body?.message, err: failure });
   });
   app.use(cache.middleware());
   // only JSON bodies are parsed (the listeners refuse the rest with 415 first: api/guard.ts)
