@@ -59,6 +59,8 @@ export class TestDaemon {
   stderr = '';
   /** The daemon's log (pino JSON lines on stdout) since the last start. */
   stdout = '';
+  /** An open fd the daemon's stdout goes to instead of a pipe (this.stdout stays empty), e.g. a file posing as the journal. */
+  stdoutFd?: number;
   /** nsenter arguments put before `--net=` (e.g. `-t PID -m` to run in a test's own mount namespace). */
   enter: string[] = [];
   private exitHook = () => this.cleanupSync();
@@ -77,11 +79,11 @@ export class TestDaemon {
     this.stderr = '';
     this.stdout = '';
     const argv = [...this.enter, '--net=' + this.nsPath, process.execPath, ...DAEMON_NODE_FLAGS, ...this.nodeArgs, MAIN, '--socket', this.socket, '--docker-socket', this.dockerSocket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--run-dir', this.runDir, '--files-dirs', this.filesDir, '--log-level', 'warn', '--dns-resolv-conf', this.hostResolvConf, ...this.extraArgs, ...args];
-    const proc = spawn('nsenter', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
+    const proc = spawn('nsenter', argv, { stdio: ['ignore', this.stdoutFd ?? 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
     this.proc = proc;
     proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
     // kept only up to 1 MiB: enough for any test's warnings, bounded for a chatty one
-    proc.stdout!.on('data', (b: Buffer) => { if (this.stdout.length < 1 << 20) this.stdout += b.toString(); });
+    proc.stdout?.on('data', (b: Buffer) => { if (this.stdout.length < 1 << 20) this.stdout += b.toString(); });
     // a readiness wait, not a speed check: generous so a loaded machine does not fail it
     const deadline = Date.now() + 45_000;
     while (Date.now() < deadline) {
