@@ -3,7 +3,9 @@
 
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { TestDaemon } from '../lib/daemon.js';
+import { requireRoot, TestDaemon } from '../lib/daemon.js';
+
+requireRoot(t);
 
 const d = new TestDaemon();
 t.teardown(() => d.cleanup());

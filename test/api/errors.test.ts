@@ -3,7 +3,9 @@
 
 import t from 'tap';
 import { readdirSync } from 'node:fs';
-import { request, TestDaemon } from '../lib/daemon.js';
+import { request, requireRoot, TestDaemon } from '../lib/daemon.js';
+
+requireRoot(t);
 
 const d = new TestDaemon();
 t.teardown(() => d.cleanup());

@@ -4,7 +4,9 @@
 
 import t from 'tap';
 import http from 'node:http';
-import { TestDaemon } from '../lib/daemon.js';
+import { requireRoot, TestDaemon } from '../lib/daemon.js';
+
+requireRoot(t);
 
 function readStream(socketPath: string, path: string): Promise<{ status: number; lines: any[] }> {
   return new Promise((resolve, reject) => {

@@ -9,7 +9,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { request, TestDaemon, type Reply } from '../lib/daemon.js';
+import { NEEDS_ROOT, request, TestDaemon, type Reply } from '../lib/daemon.js';
 import { InProc } from '../lib/inproc.js';
 import type { Kind } from '../../store/store.js';
 import { plan, resolve, type Known } from './_fuzz-gen.js';
@@ -125,7 +125,7 @@ t.test(`in-process on the fake kernel (seed ${SEED})`, async (t) => {
   t.ok((statuses['2xx'] ?? 0) > 50 && (statuses['4xx'] ?? 0) > 300, 'both successes and refusals were exercised');
 });
 
-t.test(`the built daemon on the real kernel (seed ${SEED})`, { skip: process.getuid?.() !== 0 && 'needs root' }, async (t) => {
+t.test(`the built daemon on the real kernel (seed ${SEED})`, { skip: NEEDS_ROOT }, async (t) => {
   const d = new TestDaemon();
   t.teardown(() => d.cleanup());
   await d.start();

@@ -6,7 +6,9 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { refusedStart, request, ROOT, TestDaemon } from '../lib/daemon.js';
+import { lnetdArgv, refusedStart, request, requireRoot, ROOT, TestDaemon } from '../lib/daemon.js';
+
+requireRoot(t);
 
 const cid = 'ab'.repeat(32);
 
@@ -36,7 +38,7 @@ t.test('a second daemon on the same data dir refuses to start', async (t) => {
   const d = new TestDaemon();
   t.teardown(() => d.cleanup());
   await d.start();
-  const r = spawnSync('nsenter', [`--net=${d.nsPath}`, process.execPath, join(ROOT, 'dist/daemon/main.js'), '--socket', join(d.dir, 'other.sock'), '--docker-socket', join(d.dir, 'other-docker.sock'), '--data-dir', d.dataDir, '--netns-dir', d.netnsDir], { encoding: 'utf8', timeout: 15000 });
+  const r = spawnSync('nsenter', [`--net=${d.nsPath}`, ...lnetdArgv(['--socket', join(d.dir, 'other.sock'), '--docker-socket', join(d.dir, 'other-docker.sock'), '--data-dir', d.dataDir, '--netns-dir', d.netnsDir, '--run-dir', join(d.dir, 'other-run')])], { encoding: 'utf8', timeout: 15000 });
   t.not(r.status, 0);
   t.match(r.stderr, /in use by another lnetd|already serves this network namespace/);
   t.equal((await d.req('GET', '/_ping')).status, 200, 'the first one still serves');
@@ -55,8 +57,8 @@ t.test('systemd socket activation', async (t) => {
   const d = new TestDaemon();
   t.teardown(() => d.cleanup());
   const sock = join(d.dir, 'activated.sock');
-  const proc = spawn('nsenter', [`--net=${d.nsPath}`, 'systemd-socket-activate', '-l', sock, process.execPath, join(ROOT, 'dist/daemon/main.js'),
-    '--socket', join(d.dir, 'unused.sock'), '--data-dir', d.dataDir, '--netns-dir', d.netnsDir, '--log-level', 'warn'], { stdio: 'ignore' });
+  const proc = spawn('nsenter', [`--net=${d.nsPath}`, 'systemd-socket-activate', '-l', sock, ...lnetdArgv([
+    '--socket', join(d.dir, 'unused.sock'), '--data-dir', d.dataDir, '--netns-dir', d.netnsDir, '--run-dir', d.runDir, '--dns-resolv-conf', d.hostResolvConf, '--log-level', 'warn'])], { stdio: 'ignore' });
   t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
   let r;
   for (let i = 0; i < 200; i++) {
@@ -74,8 +76,8 @@ t.test('systemd socket activation of both APIs, each fd by its name', async (t) 
   t.teardown(() => d.cleanup());
   const [seed, docker] = [join(d.dir, 'seed.sock'), join(d.dir, 'docker-activated.sock')];
   // the Docker API's socket listed first: the names, not the order, decide
-  const proc = spawn('nsenter', [`--net=${d.nsPath}`, 'systemd-socket-activate', '-l', docker, '-l', seed, '--fdname=docker:lnetd', process.execPath, join(ROOT, 'dist/daemon/main.js'),
-    '--socket', join(d.dir, 'unused.sock'), '--docker-socket', join(d.dir, 'unused-docker.sock'), '--data-dir', d.dataDir, '--netns-dir', d.netnsDir, '--log-level', 'warn'], { stdio: 'ignore' });
+  const proc = spawn('nsenter', [`--net=${d.nsPath}`, 'systemd-socket-activate', '-l', docker, '-l', seed, '--fdname=docker:lnetd', ...lnetdArgv([
+    '--socket', join(d.dir, 'unused.sock'), '--docker-socket', join(d.dir, 'unused-docker.sock'), '--data-dir', d.dataDir, '--netns-dir', d.netnsDir, '--run-dir', d.runDir, '--dns-resolv-conf', d.hostResolvConf, '--log-level', 'warn'])], { stdio: 'ignore' });
   t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
   let r;
   for (let i = 0; i < 200; i++) {

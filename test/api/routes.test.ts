@@ -3,7 +3,9 @@
 
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { TestDaemon } from '../lib/daemon.js';
+import { requireRoot, TestDaemon } from '../lib/daemon.js';
+
+requireRoot(t);
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const cid = (n: number) => n.toString(16).padStart(2, '0').repeat(32);

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { run } from '../../drivers/linux/exec.js';
 import { CONTAINER_ID_RE } from '../../daemon/api/seed/validate.js';
 import { InProc } from '../lib/inproc.js';
-import { refusedStart, ROOT, TestDaemon } from '../lib/daemon.js';
+import { NEEDS_ROOT, refusedStart, ROOT, TestDaemon } from '../lib/daemon.js';
 
 t.setTimeout(60_000);
 
@@ -58,7 +58,7 @@ t.test('interface and namespace names are ours, whatever the request says', asyn
   t.ok(host.every((l) => /^lnet-[0-9a-f]{8}$|^lv[0-9a-f]{11}$/.test(l)), 'every host-side link carries our prefix and hex from our own ids');
 });
 
-t.test('socket 0660; TCP only on loopback, from every source of settings', async (t) => {
+t.test('socket 0660; TCP only on loopback, from every source of settings', { skip: NEEDS_ROOT }, async (t) => {
   for (const bad of ['0.0.0.0:2375', '[::]:2375', '192.0.2.7:2375', '[::ffff:10.0.0.1]:2375']) {
     const flag = refusedStart(['--tcp', bad]);
     t.equal(flag.status, 2, `--tcp ${bad} refused`);

@@ -7,13 +7,15 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mountsUnder, ROOT, TestDaemon } from '../lib/daemon.js';
+import { lnetdArgv, mountsUnder, requireRoot, TestDaemon } from '../lib/daemon.js';
+
+requireRoot(t);
 
 t.setTimeout(90_000);
 
 function run(d: TestDaemon, args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string } {
-  const r = spawnSync('/usr/bin/nsenter', [`--net=${d.nsPath}`, process.execPath, join(ROOT, 'dist/daemon/main.js'),
-    '--socket', d.socket, '--data-dir', d.dataDir, '--netns-dir', d.netnsDir, '--run-dir', d.runDir, ...args],
+  const r = spawnSync('/usr/bin/nsenter', [`--net=${d.nsPath}`, ...lnetdArgv([
+    '--socket', d.socket, '--data-dir', d.dataDir, '--netns-dir', d.netnsDir, '--run-dir', d.runDir, ...args])],
   { encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...env } });
   return { status: r.status, stderr: r.stderr };
 }

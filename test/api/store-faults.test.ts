@@ -5,9 +5,10 @@
 
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { request, ROOT, TestDaemon } from '../lib/daemon.js';
+import { lnetdArgv, request, requireRoot, TestDaemon } from '../lib/daemon.js';
+
+requireRoot(t);
 
 t.setTimeout(60_000);
 
@@ -20,7 +21,7 @@ async function ok(d: TestDaemon, method: string, path: string, body?: unknown): 
 /** Start the daemon like TestDaemon does, but keep its log (stdout, pino JSON lines). */
 async function startLogging(d: TestDaemon): Promise<() => string> {
   let out = '';
-  const argv = [`--net=${d.nsPath}`, process.execPath, join(ROOT, 'dist/daemon/main.js'), '--socket', d.socket, '--data-dir', d.dataDir, '--netns-dir', d.netnsDir, '--log-level', 'warn'];
+  const argv = [`--net=${d.nsPath}`, ...lnetdArgv([...d.ownArgs(), '--log-level', 'warn'])];
   const proc = spawn('nsenter', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   d.proc = proc;  // so d.stop() and d.cleanup() end it
   proc.stdout!.on('data', (b: Buffer) => { out += b.toString(); });

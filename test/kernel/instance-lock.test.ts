@@ -9,7 +9,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, TestDaemon } from '../lib/daemon.js';
+import { lnetdArgv, TestDaemon } from '../lib/daemon.js';
 
 t.setTimeout(90_000);
 
@@ -25,8 +25,8 @@ async function ok(d: TestDaemon, method: string, path: string, body?: unknown): 
 function second(d: TestDaemon, runDir: string): { status: number | null; stderr: string } {
   const own = join(d.dir, 'second');
   mkdirSync(own, { recursive: true });
-  const r = spawnSync('nsenter', [`--net=${d.nsPath}`, process.execPath, join(ROOT, 'dist/daemon/main.js'),
-    '--socket', join(own, 'lnetd.sock'), '--data-dir', join(own, 'data'), '--netns-dir', join(own, 'netns'), '--run-dir', runDir, '--log-level', 'warn'],
+  const r = spawnSync('nsenter', [`--net=${d.nsPath}`, ...lnetdArgv([
+    '--socket', join(own, 'lnetd.sock'), '--data-dir', join(own, 'data'), '--netns-dir', join(own, 'netns'), '--run-dir', runDir, '--log-level', 'warn'])],
   { encoding: 'utf8', timeout: 20_000 });
   return { status: r.status, stderr: r.stderr };
 }

@@ -14,6 +14,49 @@ import { DAEMON_NODE_FLAGS } from '../../daemon/node-flags.js';
 export const ROOT = resolve(new URL('.', import.meta.url).pathname, '../../..');
 const MAIN = join(ROOT, 'dist/daemon/main.js');
 
+/** Why tests that run the daemon cannot run here, or false: it runs in a throwaway network namespace (ip netns add, nsenter), which needs root. */
+export const NEEDS_ROOT: string | false = process.getuid?.() !== 0 && 'the api tier needs root: it runs the daemon in a throwaway network namespace (ip netns add, nsenter)';
+
+/**
+ * First line of an api test file whose every test runs the daemon: without
+ * root the whole file is skipped with that reason (tap reports the plan of
+ * 0 as a skip) instead of failing on `ip netns add`.
+ */
+export function requireRoot(t: { plan(n: number, comment: string): void }): void {
+  if (!NEEDS_ROOT) return;
+  t.plan(0, NEEDS_ROOT);
+  process.exit(0);
+}
+
+/** The host's run dir (the daemon's default): a test daemon never uses it, or
+ *  its namespace lock and forwarding notes are left behind in the host's /run/lnetd. */
+export const HOST_RUN_DIR = '/run/lnetd';
+
+/** The value of a daemon flag as the daemon reads it (`--name v` or `--name=v`, the last one wins). */
+function flagValue(args: string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === `--${name}`) value = args[++i];
+    else if (args[i]!.startsWith(`--${name}=`)) value = args[i]!.slice(name.length + 3);
+  }
+  return value;
+}
+
+/** Throws unless args give the daemon a run dir of its own: an absolute --run-dir outside the host's /run/lnetd. */
+export function checkRunDir(args: string[]): string {
+  const dir = flagValue(args, 'run-dir');
+  if (dir === undefined) throw new Error(`a test daemon needs --run-dir in its own temp dir (else it uses the host's ${HOST_RUN_DIR}): ${args.join(' ')}`);
+  const abs = resolve(dir);
+  if (abs === HOST_RUN_DIR || abs.startsWith(HOST_RUN_DIR + '/')) throw new Error(`a test daemon must not use the host's ${HOST_RUN_DIR} (--run-dir ${dir})`);
+  return abs;
+}
+
+/** argv (node, flags, main.js, args) that runs the built daemon; throws when it would use the host's /run/lnetd. */
+export function lnetdArgv(args: string[], nodeArgs: string[] = []): string[] {
+  checkRunDir(args);
+  return [process.execPath, ...DAEMON_NODE_FLAGS, ...nodeArgs, MAIN, ...args];
+}
+
 export interface Reply { status: number; text: string; json: any; headers: http.IncomingHttpHeaders }
 
 export function request(socketPath: string, method: string, path: string, body?: unknown, raw?: string | Buffer): Promise<Reply> {
@@ -78,7 +121,7 @@ export class TestDaemon {
   async start(args: string[] = []): Promise<void> {
     this.stderr = '';
     this.stdout = '';
-    const argv = [...this.enter, '--net=' + this.nsPath, process.execPath, ...DAEMON_NODE_FLAGS, ...this.nodeArgs, MAIN, '--socket', this.socket, '--docker-socket', this.dockerSocket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--run-dir', this.runDir, '--files-dirs', this.filesDir, '--log-level', 'warn', '--dns-resolv-conf', this.hostResolvConf, ...this.extraArgs, ...args];
+    const argv = [...this.enter, '--net=' + this.nsPath, ...lnetdArgv([...this.ownArgs(), '--log-level', 'warn', ...this.extraArgs, ...args], this.nodeArgs)];
     const proc = spawn('nsenter', argv, { stdio: ['ignore', this.stdoutFd ?? 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
     this.proc = proc;
     proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
@@ -95,6 +138,12 @@ export class TestDaemon {
       await new Promise((r) => setTimeout(r, 25));
     }
     throw new Error(`lnetd did not answer within 45 s: ${this.stderr}`);
+  }
+
+  /** Every path the daemon uses (sockets, data, netns and run dirs, files dir, the resolver's upstream file): all in this daemon's temp dir. */
+  ownArgs(): string[] {
+    return ['--socket', this.socket, '--docker-socket', this.dockerSocket, '--data-dir', this.dataDir, '--netns-dir', this.netnsDir, '--run-dir', this.runDir,
+      '--files-dirs', this.filesDir, '--dns-resolv-conf', this.hostResolvConf];
   }
 
   req(method: string, path: string, body?: unknown): Promise<Reply> {
@@ -138,9 +187,18 @@ export class TestDaemon {
 /**
  * Run the daemon only to see it refuse its settings: in a network and mount
  * namespace of its own (unshare, gone when it exits), never in the root one,
- * so even a check that wrongly passed could change nothing on the host.
+ * with its socket, data, netns and run dirs in a temp dir (removed after), so
+ * even a check that wrongly passed could change nothing on the host.
  */
 export function refusedStart(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
-  return spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', process.execPath,
-    resolve(ROOT, 'dist/daemon/main.js'), ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+  const dir = mkdtempSync(join(tmpdir(), 'lnetd-refused-'));
+  const own = ['--socket', join(dir, 'lnetd.sock'), '--docker-socket', join(dir, 'docker.sock'), '--data-dir', join(dir, 'data'),
+    '--netns-dir', join(dir, 'netns'), '--run-dir', join(dir, 'run')];
+  try {
+    return spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', ...lnetdArgv([...own, ...args])],
+      { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+  } finally {
+    for (const m of mountsUnder(dir)) spawnSync('umount', ['-l', m]);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
