@@ -2,8 +2,11 @@
 // It keeps the kernel's answers where callers depend on them: EEXIST on a
 // duplicate name, ENOENT for a missing namespace path, ENODEV for a missing
 // link, deletes of missing objects succeed, a veth pair dies as a whole (also
-// when its namespace goes), addresses bring their prefix route. failNext()
-// makes the next call of a named method fail, for testing undo paths.
+// when its namespace goes), addresses bring their prefix route while the link
+// is up, a link set down loses its routes and IPv6 addresses. The kernel
+// contract suite (test/lib/kernel-suite.ts) runs the same cases on this and
+// on the netlink kernel, so these answers are the kernel's. failNext() makes
+// the next call of a named method fail, for testing undo paths.
 
 import { randomBytes } from 'node:crypto';
 import { wrap } from '../../errors/index.js';
@@ -34,6 +37,8 @@ function err(code: string): NodeJS.ErrnoException {
 function newNs(): FakeNs {
   const ns: FakeNs = { links: new Map(), addrs: [], routes: [], sysctls: new Map(), nextIndex: 2 };
   ns.links.set('lo', { index: 1, name: 'lo', up: true, mtu: 65536, mac: '00:00:00:00:00:00' });
+  // lo's addresses; their routes are in the local table, which routes() does not list
+  ns.addrs.push({ index: 1, cidr: '127.0.0.1/8', family: 4 }, { index: 1, cidr: '::1/128', family: 6 });
   return ns;
 }
 
@@ -92,6 +97,31 @@ export class FakeKernel implements Kernel {
     const l = s.links.get(name);
     if (!l) throw wrap(what, err('ENODEV'));
     return l;
+  }
+
+  /** The route the kernel adds for an address while its link is up (none for a full-length prefix). */
+  private prefixRoute(s: FakeNs, l: FakeLink, cidr: string): void {
+    const c = parseCidr(cidr);
+    if (!l.up || c.prefix === c.addr.length * 8) return;
+    const dst = networkOf(cidr);
+    if (s.routes.some((r) => r.dst === dst && r.index === l.index && !r.gateway)) return;
+    const r: RouteInfo = { family: c.family, dst, index: l.index };
+    if (c.family === 6) r.metric = 256;  // the kernel's metric for an IPv6 prefix route
+    s.routes.push(r);
+  }
+
+  /** Up: the prefix routes of its addresses appear. */
+  private bringUp(s: FakeNs, l: FakeLink): void {
+    if (l.up) return;
+    l.up = true;
+    for (const a of s.addrs) if (a.index === l.index) this.prefixRoute(s, l, a.cidr);
+  }
+
+  /** Down: every route through it goes, and its IPv6 addresses (keep_addr_on_down is 0); IPv4 ones stay. */
+  private bringDown(s: FakeNs, l: FakeLink): void {
+    l.up = false;
+    s.routes = s.routes.filter((r) => r.index !== l.index);
+    s.addrs = s.addrs.filter((a) => !(a.index === l.index && a.family === 6));
   }
 
   private addLink(s: FakeNs, l: Omit<FakeLink, 'index'>): FakeLink {
@@ -214,7 +244,7 @@ export class FakeKernel implements Kernel {
     if (have && have.kind !== 'bridge') throw wrap(what, err('EEXIST'));
     const mac = opts.mac ? bufferToMac(macToBuffer(opts.mac)) : randomMac();
     const br = have ?? this.addLink(s, { name, kind: 'bridge', up: true, mtu: 1500, mac });
-    br.up = true;
+    this.bringUp(s, br);
     if (opts.mtu) br.mtu = opts.mtu;
     if (opts.alias) br.alias = opts.alias;
     return pub(br);
@@ -234,7 +264,8 @@ export class FakeKernel implements Kernel {
     if (spec.alias) host.alias = spec.alias;
     host.peerElsewhere = true;
     const mac = spec.peer.mac ? bufferToMac(macToBuffer(spec.peer.mac)) : randomMac();
-    this.addLink(peerNs, { name: spec.peer.name, kind: 'veth', up: false, mtu, mac, peer: { ns: OWN, name: spec.name } });
+    // the peer sees the daemon's namespace as elsewhere too (IFLA_LINK_NETNSID on both ends)
+    this.addLink(peerNs, { name: spec.peer.name, kind: 'veth', up: false, mtu, mac, peer: { ns: OWN, name: spec.name }, peerElsewhere: true });
   }
 
   async deleteLink(name: string, ns?: string): Promise<void> {
@@ -248,14 +279,16 @@ export class FakeKernel implements Kernel {
   async setLinkDown(name: string, ns?: string): Promise<void> {
     const what = `set link ${name} down`;
     this.enter('setLinkDown', [name, ns], what);
-    const link = this.spaces.get(ns ?? OWN)?.links.get(name);
-    if (link) link.up = false;
+    const s = this.spaces.get(ns ?? OWN);
+    const link = s?.links.get(name);
+    if (s && link) this.bringDown(s, link);
   }
 
   async setLinkUp(name: string, ns?: string): Promise<void> {
     const what = `set link ${name} up`;
     this.enter('setLinkUp', [name, ns], what);
-    this.linkIn(this.space(ns, what), name, what).up = true;
+    const s = this.space(ns, what);
+    this.bringUp(s, this.linkIn(s, name, what));
   }
 
   async addAddress(ifname: string, cidr: string, ns?: string): Promise<void> {
@@ -268,9 +301,7 @@ export class FakeKernel implements Kernel {
     const norm = `${bufferToIp(c.addr)}/${c.prefix}`;
     if (s.addrs.some((a) => a.index === l.index && a.cidr === norm)) return;
     s.addrs.push({ index: l.index, cidr: norm, family: c.family });
-    const dst = networkOf(norm);
-    const full = c.prefix === c.addr.length * 8;
-    if (!full && !s.routes.some((r) => r.dst === dst && r.index === l.index)) s.routes.push({ family: c.family, dst, index: l.index });
+    this.prefixRoute(s, l, norm);
   }
 
   async deleteAddress(ifname: string, cidr: string, ns?: string): Promise<void> {
@@ -282,6 +313,8 @@ export class FakeKernel implements Kernel {
     const norm = `${bufferToIp(c.addr)}/${c.prefix}`;
     s.addrs = s.addrs.filter((a) => !(a.index === l.index && a.cidr === norm));
     s.routes = s.routes.filter((r) => !(r.index === l.index && !r.gateway && r.dst === networkOf(norm)));
+    // the last IPv4 address of a link takes every IPv4 route through it (the kernel disables IP on it)
+    if (c.family === 4 && !s.addrs.some((a) => a.index === l.index && a.family === 4)) s.routes = s.routes.filter((r) => !(r.index === l.index && r.family === 4));
   }
 
   async addresses(ns?: string): Promise<AddressInfo[]> {
@@ -290,10 +323,16 @@ export class FakeKernel implements Kernel {
   }
 
   async setupInterface(ifname: string, ns: string, cfg: SetupConfig): Promise<void> {
-    this.enter('setupInterface', [ifname, ns, cfg], `set up ${ifname} in ${ns}`);
-    await this.setLinkUp(ifname, ns);
-    for (const cidr of cfg.addresses) await this.addAddress(ifname, cidr, ns);
-    for (const r of cfg.routes) await this.addRoute(r, ns);
+    const what = `set up ${ifname} in ${ns}`;
+    this.enter('setupInterface', [ifname, ns, cfg], what);
+    try {
+      await this.setLinkUp(ifname, ns);
+      for (const cidr of cfg.addresses) await this.addAddress(ifname, cidr, ns);
+      for (const r of cfg.routes) await this.addRoute(r, ns);
+    } catch (e) {
+      // one batch in the kernel: its failure is the batch's, with the errno of the step
+      throw wrap(what, err((e as NodeJS.ErrnoException).code ?? 'EIO'));
+    }
   }
 
   async addRoute(route: RouteSpec, ns?: string): Promise<void> {
@@ -309,9 +348,11 @@ export class FakeKernel implements Kernel {
     const index = dev?.index ?? via?.index;
     const viaLink = [...s.links.values()].find((l) => l.index === index);
     if (route.gateway && (!via || !viaLink?.up)) throw wrap(what, err('ENETUNREACH'));
-    if (s.routes.some((r) => r.family === family && r.dst === dst && (r.metric ?? 0) === (route.metric ?? 0))) return;
+    // the kernel gives an IPv6 route without a metric 1024
+    const metric = route.metric || (family === 6 ? 1024 : 0);
+    if (s.routes.some((r) => r.family === family && r.dst === dst && (r.metric ?? 0) === metric)) return;
     const r: RouteInfo = { family, dst };
-    if (route.metric) r.metric = route.metric;
+    if (metric) r.metric = metric;
     if (route.gateway) r.gateway = route.gateway;
     if (index !== undefined) r.index = index;
     s.routes.push(r);
@@ -332,6 +373,7 @@ export class FakeKernel implements Kernel {
   async readSysctl(path: string, ns?: string): Promise<string> {
     const what = `read sysctl ${path}`;
     this.enter('readSysctl', [path, ns], what);
+    if (!/^net\/[\w.\-/]+$/.test(path) || path.includes('..')) throw wrap(what, err('EINVAL'));
     return this.space(ns, what).sysctls.get(path) ?? '0';
   }
 
