@@ -27,6 +27,7 @@ export const CODES = {
   NOT_SUPPORTED: 'invalid',       // the driver or network can't do what was asked
   AMBIGUOUS_ID: 'invalid',        // an id prefix (or name) matches more than one object
   SINCE_TOO_OLD: 'gone',          // an event stream asked for events no longer kept
+  REVISION_COMPACTED: 'gone',     // a store watch asked for a revision compaction dropped (etcd's ErrCompacted)
   // objects
   NOT_FOUND: 'not_found',         // no such route or thing
   NETWORK_NOT_FOUND: 'not_found',

@@ -5,8 +5,8 @@
 // acknowledged after the first error is not durable. Reopening replays the
 // log up to the tear and starts a new one; only then are writes taken again.
 
-import { Unavailable } from '../errors/index.js';
-import type { BatchOp, Kind, Store } from './store.js';
+import { LnetdError, Unavailable } from '../errors/index.js';
+import type { BatchOp, BatchOptions, Change, Kind, Store, Versioned, Watch } from './store.js';
 
 export interface StoreHealth {
   ok: boolean;
@@ -44,11 +44,13 @@ export class FailClosedStore implements Store {
     return f && `store failed at ${f.since} (${f.error}): writes are refused until it is reopened cleanly`;
   }
 
-  private async write(fn: () => Promise<void>): Promise<void> {
+  private async write<T>(fn: () => Promise<T>): Promise<T> {
     if (this.failure) throw new Unavailable(this.problem()!, 'STORE_UNAVAILABLE');
     try {
-      await fn();
+      return await fn();
     } catch (err) {
+      // a lost compare-and-swap (or a value that can't be stored) wrote nothing: not a store failure
+      if (err instanceof LnetdError || err instanceof TypeError) throw err;
       const e = err as NodeJS.ErrnoException & { cause?: { message?: string } };
       const error = [e?.code, e?.message, e?.cause?.message].filter(Boolean).join(': ') || String(err);
       this.failure = { error, since: new Date().toISOString() };
@@ -62,9 +64,13 @@ export class FailClosedStore implements Store {
   close(): Promise<void> { return this.inner.close(); }
   get<T>(kind: Kind, key: string): Promise<T | undefined> { return this.inner.get<T>(kind, key); }
   entries<T>(kind: Kind, prefix?: string): Promise<Array<[string, T]>> { return this.inner.entries<T>(kind, prefix); }
-  put(kind: Kind, key: string, value: unknown): Promise<void> { return this.write(() => this.inner.put(kind, key, value)); }
-  del(kind: Kind, key: string): Promise<void> { return this.write(() => this.inner.del(kind, key)); }
-  batch(ops: BatchOp[]): Promise<void> { return this.write(() => this.inner.batch(ops)); }
+  read<T>(kind: Kind, key: string): Promise<Versioned<T> | undefined> { return this.inner.read<T>(kind, key); }
+  range<T>(kind: Kind, prefix?: string): Promise<Array<Versioned<T>>> { return this.inner.range<T>(kind, prefix); }
+  revision(): number { return this.inner.revision(); }
+  watch(kind: Kind, prefix: string, from: number | undefined, fn: (c: Change) => void): Promise<Watch> { return this.inner.watch(kind, prefix, from, fn); }
+  put(kind: Kind, key: string, value: unknown, opts?: BatchOptions): Promise<void> { return this.write(() => this.inner.put(kind, key, value, opts)); }
+  del(kind: Kind, key: string, opts?: BatchOptions): Promise<void> { return this.write(() => this.inner.del(kind, key, opts)); }
+  batch(ops: BatchOp[], opts?: BatchOptions): Promise<number> { return this.write(() => this.inner.batch(ops, opts)); }
 
   /** Close and open the inner store; writes are taken again only if that works.
    *  The caller holds every lock, so nothing writes meanwhile. */

@@ -1,27 +1,82 @@
 // The Store on abstract-level: classic-level (LevelDB) in the daemon,
-// memory-level in unit tests, one implementation for both.
-// Values are stored as UTF-8 JSON text and parsed here, so that one record
-// that can't be read is reported and set aside instead of failing start-up.
+// memory-level in unit tests, one implementation for both. The contract and
+// its etcd mapping are in store.ts.
+//
+// Layout: one sublevel per kind; a value is `@<create>,<mod>;` + JSON text
+// (a value without the header, from lnetd before revisions, reads as created
+// and modified at revision 1, the revision a fresh store starts at: no JSON
+// text starts with '@'). Sublevel `changes` keeps the last `history`
+// revisions' changes (key: the revision, 16 digits; value: its changes) for
+// watch replay; `meta` holds the store's revision and the newest revision
+// compaction dropped. All three move in the one LevelDB batch of each write,
+// so revisions survive a restart exactly as the data does.
+//
+// Writes go through one queue: the conditions of a batch are checked against
+// the revision index (every key's create/mod revision, kept in memory, built
+// at open) in queue order, so compare-and-swap is atomic against concurrent
+// callers. Batches that arrive while a write is on disk are written together
+// next, in one LevelDB batch, each under its own revision (LevelDB's own group
+// commit, done here so that one fsync serves them all). Values are parsed
+// here, so that one record that can't be read is reported and set aside
+// instead of failing start-up.
 
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
-import type { BatchOp, Kind, Store } from './store.js';
+import { Conflict, Gone } from '../errors/index.js';
+import type { BatchOp, BatchOptions, Change, Kind, Store, Versioned, Watch } from './store.js';
 
 type Db = AbstractLevel<string | Buffer | Uint8Array, string, string>;
 type Sub = AbstractSublevel<Db, string | Buffer | Uint8Array, string, string>;
 
 const KINDS: Kind[] = ['networks', 'endpoints', 'sandboxes', 'ipam', 'journal', 'events'];
 
+/** Revisions a store keeps the changes of, for watch replay (etcd: its compaction retention). */
+export const DEFAULT_HISTORY = 1000;
+
 export interface Unreadable { kind: Kind; key: string; error: string }
+export interface LevelStoreOptions { history?: number }
+
+const revKey = (rev: number) => String(rev).padStart(16, '0');
+const idx = (kind: Kind, key: string) => `${kind}\0${key}`;
+
+/** create and mod revision of a stored value, and where its JSON starts. */
+function header(text: string): { create: number; mod: number; at: number } {
+  if (text[0] !== '@') return { create: 1, mod: 1, at: 0 };
+  const semi = text.indexOf(';');
+  const comma = text.indexOf(',');
+  const create = Number(text.slice(1, comma));
+  const mod = Number(text.slice(comma + 1, semi));
+  if (semi < 0 || comma < 0 || comma > semi || !Number.isInteger(create) || !Number.isInteger(mod)) throw new Error('bad revision header');
+  return { create, mod, at: semi + 1 };
+}
+
+interface Pending { kind: 'batch'; ops: BatchOp[]; durable: boolean; resolve(rev: number): void; reject(err: unknown): void }
+interface PendingWatch { kind: 'watch'; w: Watcher; from: number; resolve(w: Watch): void; reject(err: unknown): void }
+interface Watcher { kind: Kind; prefix: string; fn: (c: Change) => void; closed: boolean }
 
 export class LevelStore implements Store {
   private subs = new Map<Kind, Sub>();
+  private changes: Sub;
+  private meta: Sub;
+  /** create/mod revision of every key, by `kind\0key`. */
+  private revs = new Map<string, [number, number]>();
+  private rev = 1;
+  private compacted = 0;
+  private queue: Array<Pending | PendingWatch> = [];
+  private flushing = false;
+  private watchers = new Set<Watcher>();
+  readonly history: number;
+  /** LevelDB writes made (one per group of batches): for tests and /_stats. */
+  writes = 0;
   /** Records that could not be parsed on the last `entries` call, for logging. */
   readonly unreadable: Unreadable[] = [];
 
-  constructor(private readonly db: Db) {
-    for (const kind of KINDS) {
-      this.subs.set(kind, db.sublevel<string, string>(kind, { keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Sub);
-    }
+  constructor(private readonly db: Db, opts: LevelStoreOptions = {}) {
+    this.history = opts.history ?? DEFAULT_HISTORY;
+    if (!Number.isInteger(this.history) || this.history < 1) throw new RangeError(`store history must be a positive integer, not ${this.history}`);
+    const sub = (name: string) => db.sublevel<string, string>(name, { keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Sub;
+    for (const kind of KINDS) this.subs.set(kind, sub(kind));
+    this.changes = sub('changes');
+    this.meta = sub('meta');
   }
 
   private sub(kind: Kind): Sub {
@@ -33,44 +88,204 @@ export class LevelStore implements Store {
   async open(): Promise<void> {
     await this.db.open();
     // a sublevel closes with its parent and stays closed when the parent reopens
-    for (const sub of this.subs.values()) await sub.open();
+    for (const sub of [...this.subs.values(), this.changes, this.meta]) await sub.open();
+    this.rev = Number((await this.meta.get('revision')) ?? 1);
+    this.compacted = Number((await this.meta.get('compacted')) ?? 0);
+    this.revs.clear();
+    for (const kind of KINDS) {
+      for await (const [key, text] of this.sub(kind).iterator()) {
+        let r: [number, number] = [1, 1];
+        try { const h = header(text); r = [h.create, h.mod]; } catch { /* unreadable: reported by entries */ }
+        this.revs.set(idx(kind, key), r);
+      }
+    }
+    // a smaller history than the last run kept: drop what is now too old
+    const keepFrom = this.rev - this.history + 1;
+    if (keepFrom - 1 > this.compacted) {
+      await this.changes.clear({ lt: revKey(keepFrom) });
+      this.compacted = keepFrom - 1;
+      await this.meta.put('compacted', String(this.compacted), { sync: true } as never);
+    }
   }
 
   async close(): Promise<void> {
     await this.db.close();
   }
 
+  revision(): number {
+    return this.rev;
+  }
+
   async get<T>(kind: Kind, key: string): Promise<T | undefined> {
+    return (await this.read<T>(kind, key))?.value;
+  }
+
+  async read<T>(kind: Kind, key: string): Promise<Versioned<T> | undefined> {
     const text = await this.sub(kind).get(key);
-    return text === undefined ? undefined : (JSON.parse(text) as T);
+    if (text === undefined) return undefined;
+    const h = header(text);
+    return { key, value: JSON.parse(text.slice(h.at)) as T, createRevision: h.create, modRevision: h.mod };
   }
 
-  async put(kind: Kind, key: string, value: unknown): Promise<void> {
-    await this.sub(kind).put(key, JSON.stringify(value));
+  put(kind: Kind, key: string, value: unknown, opts?: BatchOptions): Promise<void> {
+    return this.batch([{ type: 'put', kind, key, value }], opts).then(() => undefined);
   }
 
-  async del(kind: Kind, key: string): Promise<void> {
-    await this.sub(kind).del(key);
+  del(kind: Kind, key: string, opts?: BatchOptions): Promise<void> {
+    return this.batch([{ type: 'del', kind, key }], opts).then(() => undefined);
   }
 
-  async batch(ops: BatchOp[]): Promise<void> {
-    if (ops.length === 0) return;
-    // One batch on the root database spans every sublevel: all or nothing.
-    const chained = this.db.batch();
-    for (const op of ops) {
-      const sublevel = this.sub(op.kind);
-      if (op.type === 'put') chained.put(op.key, JSON.stringify(op.value), { sublevel } as never);
-      else chained.del(op.key, { sublevel } as never);
+  batch(ops: BatchOp[], opts: BatchOptions = {}): Promise<number> {
+    if (ops.length === 0) return Promise.resolve(this.rev);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ kind: 'batch', ops, durable: opts.durable !== false, resolve, reject });
+      void this.flush();
+    });
+  }
+
+  watch(kind: Kind, prefix: string, fromRevision: number | undefined, fn: (c: Change) => void): Promise<Watch> {
+    const w: Watcher = { kind, prefix, fn, closed: false };
+    return new Promise((resolve, reject) => {
+      // in the write queue: no change lands between the replay and the live part
+      this.queue.push({ kind: 'watch', w, from: fromRevision || 0, resolve, reject });
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length) {
+        const head = this.queue[0]!;
+        if (head.kind === 'watch') {
+          this.queue.shift();
+          await this.startWatch(head);
+          continue;
+        }
+        let n = 0;
+        while (n < this.queue.length && this.queue[n]!.kind === 'batch') n++;
+        await this.writeGroup(this.queue.splice(0, n) as Pending[]);
+      }
+    } finally {
+      this.flushing = false;
     }
-    await chained.write();
+  }
+
+  /** Check, number and write a group of batches in one LevelDB batch. */
+  private async writeGroup(group: Pending[]): Promise<void> {
+    const overlay = new Map<string, [number, number] | null>();
+    const current = (k: string) => (overlay.has(k) ? overlay.get(k) ?? undefined : this.revs.get(k));
+    const dbOps: Array<{ type: 'put' | 'del'; key: string; value?: string; sublevel: Sub }> = [];
+    const done: Array<{ p: Pending; rev: number; changes: Change[] }> = [];
+    let rev = this.rev;
+    let compacted = this.compacted;
+    for (const p of group) {
+      const mine = new Map<string, [number, number] | null>();
+      const writes: typeof dbOps = [];
+      const changes: Change[] = [];
+      const logged: string[] = [];
+      try {
+        // every compare is made against the state before the batch (an etcd txn's if-list)
+        for (const op of p.ops) {
+          if (op.ifRevision === undefined) continue;
+          const have = current(idx(op.kind, op.key))?.[1] ?? 0;
+          if (have !== op.ifRevision) {
+            throw new Conflict(`${op.kind}/${op.key} is at revision ${have === 0 ? '0 (absent)' : have}, not ${op.ifRevision === 0 ? '0 (absent)' : op.ifRevision}: it changed meanwhile; read it again and retry`, 'REVISION_MISMATCH');
+          }
+        }
+        const next = rev + 1;
+        for (const op of p.ops) {
+          const k = idx(op.kind, op.key);
+          const before = mine.has(k) ? mine.get(k) ?? undefined : current(k);
+          if (op.type === 'put') {
+            const json = JSON.stringify(op.value);
+            if (json === undefined) throw new TypeError(`${op.kind}/${op.key}: a put needs a JSON value`);
+            const create = before ? before[0] : next;
+            writes.push({ type: 'put', key: op.key, value: `@${create},${next};${json}`, sublevel: this.sub(op.kind) });
+            mine.set(k, [create, next]);
+            changes.push({ type: 'put', kind: op.kind, key: op.key, value: op.value, revision: next });
+            logged.push(`{"type":"put","kind":${JSON.stringify(op.kind)},"key":${JSON.stringify(op.key)},"value":${json}}`);
+          } else if (before) {
+            writes.push({ type: 'del', key: op.key, sublevel: this.sub(op.kind) });
+            mine.set(k, null);
+            changes.push({ type: 'del', kind: op.kind, key: op.key, revision: next });
+            logged.push(`{"type":"del","kind":${JSON.stringify(op.kind)},"key":${JSON.stringify(op.key)}}`);
+          }
+        }
+      } catch (err) {
+        p.reject(err);
+        continue;
+      }
+      if (changes.length === 0) { done.push({ p, rev, changes }); continue; }
+      rev++;
+      for (const [k, v] of mine) overlay.set(k, v);
+      dbOps.push(...writes, { type: 'put', key: revKey(rev), value: `[${logged.join(',')}]`, sublevel: this.changes });
+      if (rev - this.history > compacted) {
+        compacted = rev - this.history;
+        dbOps.push({ type: 'del', key: revKey(compacted), sublevel: this.changes });
+      }
+      done.push({ p, rev, changes });
+    }
+    if (dbOps.length) {
+      dbOps.push({ type: 'put', key: 'revision', value: String(rev), sublevel: this.meta });
+      if (compacted !== this.compacted) dbOps.push({ type: 'put', key: 'compacted', value: String(compacted), sublevel: this.meta });
+      try {
+        this.writes++;
+        await this.db.batch(dbOps as never, { sync: group.some((p) => p.durable) } as never);
+      } catch (err) {
+        for (const d of done) d.p.reject(err);
+        return;
+      }
+    }
+    for (const [k, v] of overlay) v ? this.revs.set(k, v) : this.revs.delete(k);
+    this.rev = rev;
+    this.compacted = compacted;
+    for (const d of done) {
+      d.p.resolve(d.rev);
+      for (const c of d.changes) this.deliver(c);
+    }
+  }
+
+  private deliver(c: Change, only?: Watcher): void {
+    for (const w of only ? [only] : this.watchers) {
+      if (w.closed || w.kind !== c.kind || !c.key.startsWith(w.prefix)) continue;
+      // a watcher that throws is its own problem: the others still get the change
+      try { w.fn(c); } catch { /* ignored */ }
+    }
+  }
+
+  /** Replay the kept changes from `from` on, then deliver live ones (see store.ts). */
+  private async startWatch(p: PendingWatch): Promise<void> {
+    try {
+      if (p.from > 0 && p.from <= this.compacted) {
+        throw new Gone(`revision ${p.from} is compacted: this store keeps the changes of revisions ${this.compacted + 1} to ${this.rev}; read the current state (range) and watch from its revision + 1`, 'REVISION_COMPACTED');
+      }
+      if (p.from > 0 && p.from <= this.rev) {
+        for await (const [key, text] of this.changes.iterator({ gte: revKey(p.from), lte: revKey(this.rev) })) {
+          const revision = Number(key);
+          for (const c of JSON.parse(text) as Array<Omit<Change, 'revision'>>) this.deliver({ ...c, revision }, p.w);
+        }
+      }
+    } catch (err) {
+      p.reject(err);
+      return;
+    }
+    this.watchers.add(p.w);
+    p.resolve({ close: () => { p.w.closed = true; this.watchers.delete(p.w); } });
   }
 
   async entries<T>(kind: Kind, prefix = ''): Promise<Array<[string, T]>> {
+    return (await this.range<T>(kind, prefix)).map((v) => [v.key, v.value]);
+  }
+
+  async range<T>(kind: Kind, prefix = ''): Promise<Array<Versioned<T>>> {
     const range = prefix ? { gte: prefix, lt: prefix + '\xff' } : {};
-    const out: Array<[string, T]> = [];
+    const out: Array<Versioned<T>> = [];
     for await (const [key, text] of this.sub(kind).iterator(range)) {
       try {
-        out.push([key, JSON.parse(text) as T]);
+        const h = header(text);
+        out.push({ key, value: JSON.parse(text.slice(h.at)) as T, createRevision: h.create, modRevision: h.mod });
       } catch (err) {
         if (!this.unreadable.some((u) => u.kind === kind && u.key === key)) this.unreadable.push({ kind, key, error: (err as Error).message });
       }
@@ -80,17 +295,17 @@ export class LevelStore implements Store {
 }
 
 /** LevelDB on disk. Opening fails with LEVEL_LOCKED when another daemon holds the directory. */
-export async function openLevelStore(dir: string): Promise<LevelStore> {
+export async function openLevelStore(dir: string, opts?: LevelStoreOptions): Promise<LevelStore> {
   const { ClassicLevel } = await import('classic-level');
-  const store = new LevelStore(new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Db);
+  const store = new LevelStore(new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Db, opts);
   await store.open();
   return store;
 }
 
 /** An in-memory level, for unit tests. */
-export async function openMemoryStore(): Promise<LevelStore> {
+export async function openMemoryStore(opts?: LevelStoreOptions): Promise<LevelStore> {
   const { MemoryLevel } = await import('memory-level');
-  const store = new LevelStore(new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Db);
+  const store = new LevelStore(new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' }) as unknown as Db, opts);
   await store.open();
   return store;
 }

@@ -90,11 +90,45 @@ export interface SandboxRecord {
   created: string;
 }
 
-/** Intent written before the first kernel change of an operation (crash safety). */
-export interface JournalRecord {
-  version: number;
-  id: string;
-  op: string;                     // e.g. join, leave, createNetwork
-  started: string;
-  data: Record<string, unknown>;  // what undo/redo needs
+/** What undo/redo of each operation needs, by op (crash safety: written
+ *  before the operation's first kernel change, cleared in its commit batch).
+ *  Recovery (daemon/controller/recover.ts) has one step per member. */
+export interface JournalIntents {
+  createNetwork: { network: NetworkRecord };
+  deleteNetwork: { network: NetworkRecord };
+  createEndpoint: { endpoint: EndpointRecord };
+  deleteEndpoint: { endpoint: EndpointRecord };
+  join: {
+    networkId: string; endpointId: string; containerId: string;
+    key: string;                  // the sandbox's netns path
+    fresh: boolean;               // the join makes the sandbox (its undo removes it)
+    ifname: string;
+    files: string[];              // hosts / resolv.conf paths: a kill may leave a temporary beside them
+  };
+  leave: {
+    networkId: string; endpointId: string; containerId: string; key: string;
+    last: boolean;                // the sandbox's last endpoint: the sandbox goes too
+    ifname?: string;
+    sandboxCreated?: string;      // with nextIf: names this very join (no replay over a later one)
+    nextIf?: number;
+  };
+  connect: {
+    networkId: string;
+    endpoint: EndpointRecord;     // the endpoint the connect creates
+    containerId: string; key: string; fresh: boolean; ifname: string;
+  };
+  disconnect: { networkId: string; endpointId: string; containerId: string; key: string; ifname: string; last: boolean };
 }
+
+export type JournalOp = keyof JournalIntents;
+
+/** One intent as stored: op names the member of JournalIntents that data is. */
+export type JournalRecord = {
+  [Op in JournalOp]: {
+    version: number;
+    id: string;
+    op: Op;
+    started: string;
+    data: JournalIntents[Op];
+  };
+}[JournalOp];

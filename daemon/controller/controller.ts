@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Driver, DriverContext } from '../../drivers/driver.js';
 import type { Kernel } from '../../drivers/linux/kernel.js';
 import type { BatchOp, Store } from '../../store/store.js';
-import type { EndpointRecord, JournalRecord, NetworkRecord, SandboxRecord } from '../../store/records.js';
+import type { EndpointRecord, JournalIntents, JournalOp, JournalRecord, NetworkRecord, SandboxRecord } from '../../store/records.js';
 import type { ResolvPlan } from './sandbox-files.js';
 import { RECORD_VERSION } from '../../store/records.js';
 import { BadRequest, NotFound, type CodeOf } from '../../errors/index.js';
@@ -115,15 +115,22 @@ export class Controller {
     for (const d of this.drivers.values()) await d.close().catch((err) => this.log.error({ err, driver: d.type }, 'driver close failed'));
   }
 
-  /** Write an intent before the first kernel change; returns the op that clears it. */
-  async intent(op: string, data: Record<string, unknown>): Promise<BatchOp> {
-    const rec: JournalRecord = { version: RECORD_VERSION, id: newId().slice(0, 24), op, started: new Date().toISOString(), data };
-    await this.store.put('journal', rec.id, rec);
+  /** Write an intent before the first kernel change; returns the op that clears
+   *  it, which goes into the operation's commit batch (one write for records,
+   *  events and the clear). The intent is not synced to disk: it survives a
+   *  kill of lnetd (it is in the OS's page cache), and after a power cut the
+   *  kernel objects it guards (links, namespaces on tmpfs, nftables) are gone
+   *  too; the commit batch's sync flushes it with the records anyway. */
+  async intent<Op extends JournalOp>(op: Op, data: JournalIntents[Op]): Promise<BatchOp> {
+    const rec = { version: RECORD_VERSION, id: newId().slice(0, 24), op, started: new Date().toISOString(), data } as JournalRecord;
+    await this.store.put('journal', rec.id, rec, { durable: false });
     return { type: 'del', kind: 'journal', key: rec.id };
   }
 
-  /** Drop an intent after its operation was undone. */
-  async clearIntent(op: BatchOp): Promise<void> {
+  /** Drop an intent after its operation was undone (durable: a lost clear
+   *  would have recovery finish an operation the caller was told failed). */
+  async clearIntent(op: BatchOp | undefined): Promise<void> {
+    if (!op) return;
     await this.store.batch([op]).catch((err) => this.log.error({ err }, 'clear journal intent'));
   }
 

@@ -150,7 +150,7 @@ export async function join(c: Controller, netRef: string, epRef: string, req: Jo
       gatewayProvider: providesGateway(c, sb, net, ep), runtimeNetns: sb.owned === false,
     };
     // the file paths let recovery sweep a temporary file a kill left beside them
-    const files = [sb.hostsPath, sb.resolvConfPath].filter(Boolean);
+    const files = [sb.hostsPath, sb.resolvConfPath].filter((f): f is string => !!f);
     const clear = await c.intent('join', { networkId: net.id, endpointId: ep.id, containerId: req.containerId, key: sb.key, fresh, ifname: target.ifname, files });
     c.fault('join:after-intent');
     const undo: Array<() => Promise<void>> = [];

@@ -1,65 +1,60 @@
-// The store contract, run against LevelDB (classic-level) and memory-level.
+// The store contract (test/lib/store-suite.ts), run against LevelDB
+// (classic-level, in a tmp dir) and memory-level, and what only LevelDB has.
 
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLevelStore, openMemoryStore, type LevelStore } from '../../store/level.js';
+import type { Store } from '../../store/store.js';
+import { storeSuite, type Backend } from '../lib/store-suite.js';
 
-const kinds: Array<[string, () => Promise<{ store: LevelStore; done: () => void }>]> = [
-  ['memory-level', async () => ({ store: await openMemoryStore(), done: () => undefined })],
-  ['classic-level', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lnetd-store-'));
-    return { store: await openLevelStore(dir), done: () => rmSync(dir, { recursive: true, force: true }) };
-  }],
+const backends: Backend[] = [
+  {
+    name: 'memory-level',
+    open: (opts) => openMemoryStore(opts),
+    // a memory level keeps its data across close and open: a restart of the same process
+    reopen: async (s) => { await s.close(); await s.open(); return s; },
+    done: (s) => s.close(),
+  },
+  (() => {
+    const dirs = new Map<Store, string>();
+    return {
+      name: 'classic-level',
+      open: async (opts) => {
+        const dir = mkdtempSync(join(tmpdir(), 'lnetd-store-'));
+        const s = await openLevelStore(dir, opts);
+        dirs.set(s, dir);
+        return s;
+      },
+      reopen: async (s) => {
+        const dir = dirs.get(s)!;
+        await s.close();
+        const again = await openLevelStore(dir, { history: (s as LevelStore).history });
+        dirs.set(again, dir);
+        return again;
+      },
+      done: async (s) => { await s.close(); rmSync(dirs.get(s)!, { recursive: true, force: true }); },
+    } satisfies Backend;
+  })(),
 ];
 
-for (const [name, open] of kinds) {
-  t.test(name, async (t) => {
-    const { store, done } = await open();
-    t.teardown(async () => { await store.close(); done(); });
-    t.equal(await store.get('networks', 'nope'), undefined, 'missing key is undefined');
-    await store.put('networks', 'a', { version: 1, name: 'a' });
-    t.same(await store.get('networks', 'a'), { version: 1, name: 'a' });
-    t.equal(await store.get('endpoints', 'a'), undefined, 'kinds are separate');
-    await store.batch([
-      { type: 'put', kind: 'endpoints', key: 'e1', value: { n: 1 } },
-      { type: 'put', kind: 'endpoints', key: 'e2', value: { n: 2 } },
-      { type: 'put', kind: 'endpoints', key: 'f1', value: { n: 3 } },
-      { type: 'del', kind: 'networks', key: 'a' },
-    ]);
-    t.equal(await store.get('networks', 'a'), undefined, 'batch delete');
-    t.same((await store.entries('endpoints', 'e')).map(([k]) => k), ['e1', 'e2'], 'prefix iteration');
-    t.equal((await store.entries('endpoints')).length, 3);
-    await store.del('endpoints', 'e1');
-    await store.del('endpoints', 'missing');
-    t.same((await store.entries('endpoints')).map(([k]) => k), ['e2', 'f1']);
-  });
-}
+for (const b of backends) storeSuite(t, b);
 
-for (const [name, open] of kinds) {
-  t.test(`${name}: a batch that fails half way leaves nothing, and concurrent batches all land`, async (t) => {
-    const { store, done } = await open();
-    t.teardown(async () => { await store.close(); done(); });
-    await store.put('networks', 'keep', { v: 1 });
-    // the third op can't be written (a BigInt has no JSON): the first two must not land either
-    await t.rejects(store.batch([
-      { type: 'put', kind: 'networks', key: 'half1', value: { v: 1 } },
-      { type: 'del', kind: 'networks', key: 'keep' },
-      { type: 'put', kind: 'endpoints', key: 'bad', value: { n: 1n } },
-      { type: 'put', kind: 'events', key: 'half2', value: { v: 2 } },
-    ]));
-    t.equal(await store.get('networks', 'half1'), undefined, 'no op before the failure landed');
-    t.same(await store.get('networks', 'keep'), { v: 1 }, 'nor the delete');
-    t.equal(await store.get('events', 'half2'), undefined, 'nor any after it');
-    await Promise.all(Array.from({ length: 100 }, (_, i) => store.batch([
-      { type: 'put', kind: 'endpoints', key: `c${String(i).padStart(3, '0')}`, value: { i } },
-      { type: 'put', kind: 'events', key: `c${String(i).padStart(3, '0')}`, value: { i } },
-    ])));
-    t.equal((await store.entries('endpoints', 'c')).length, 100, 'every concurrent batch landed');
-    t.equal((await store.entries('events', 'c')).length, 100, 'with both of its ops');
-  });
-}
+t.test('a record written before revisions (no header) reads at revision 1 and takes part in CAS', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lnetd-store-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { ClassicLevel } = await import('classic-level');
+  const raw = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  await raw.sublevel<string, string>('networks', { keyEncoding: 'utf8', valueEncoding: 'utf8' }).put('old', JSON.stringify({ v: 1 }));
+  await raw.close();
+  const store = await openLevelStore(dir);
+  t.teardown(() => store.close());
+  t.same(await store.read('networks', 'old'), { key: 'old', value: { v: 1 }, createRevision: 1, modRevision: 1 });
+  await t.rejects(store.batch([{ type: 'put', kind: 'networks', key: 'old', value: 2, ifRevision: 0 }]), { code: 'REVISION_MISMATCH' }, 'it is present');
+  await store.batch([{ type: 'put', kind: 'networks', key: 'old', value: 2, ifRevision: 1 }]);
+  t.same(await store.read('networks', 'old'), { key: 'old', value: 2, createRevision: 1, modRevision: 2 });
+});
 
 t.test('a record that cannot be read is set aside, the rest is served', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lnetd-store-'));
