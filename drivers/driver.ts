@@ -95,6 +95,11 @@ export interface Driver {
   createNetwork(net: NetworkRecord): Promise<Record<string, unknown>>;
   /** Remove everything createNetwork made; missing objects are success. */
   deleteNetwork(net: NetworkRecord): Promise<void>;
+  /** false: createEndpoint and deleteEndpoint change nothing in the kernel that
+   *  outlives lnetd (bridge: the veth is made at join), so the controller writes
+   *  no journal intent for them: their commit batch is the whole operation.
+   *  Absent: they may, and an intent guards them. */
+  readonly endpointKernelWork?: boolean;
   /** Returns driver state for the endpoint (e.g. host veth name). */
   createEndpoint(net: NetworkRecord, ep: EndpointRecord): Promise<Record<string, unknown>>;
   deleteEndpoint(net: NetworkRecord, ep: EndpointRecord): Promise<void>;

@@ -10,6 +10,8 @@ export abstract class PlainDriver implements Driver {
   abstract readonly sandbox: 'own' | 'host';
   readonly scope: DriverScope = 'local';
   readonly faultSteps: readonly string[] = [];
+  /** Endpoints are records only: no journal intent for their create and delete. */
+  readonly endpointKernelWork = false;
   /** null networks reach nothing; host networks are the host's own. */
   protected abstract readonly internal: boolean;
 

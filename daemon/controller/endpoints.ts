@@ -105,7 +105,8 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
       driver: {},
     };
     const driver = c.driver(net.type);
-    const clear = await c.intent('createEndpoint', { endpoint: ep });
+    // no intent when the driver makes nothing in the kernel here: the commit batch alone is the operation
+    const clear = driver.endpointKernelWork === false ? undefined : await c.intent('createEndpoint', { endpoint: ep });
     c.fault('createEndpoint:after-intent');
     let state: Record<string, unknown>;
     try {
@@ -116,7 +117,7 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
     }
     c.fault('createEndpoint:after-driver');
     const done = { ...ep, driver: state };
-    const ops: BatchOp[] = [{ type: 'put', kind: 'endpoints', key: done.id, value: done }, clear];
+    const ops: BatchOp[] = [{ type: 'put', kind: 'endpoints', key: done.id, value: done }, ...(clear ? [clear] : [])];
     if (net !== net0) ops.push({ type: 'put', kind: 'networks', key: net.id, value: net });
     try {
       await c.commit(ops);
@@ -136,16 +137,17 @@ export async function deleteEndpoint(c: Controller, netRef: string, epRef: strin
     const net = c.network(net0.id);
     const ep = c.endpoint(net, epId);
     if (ep.container) throw new Conflict(`endpoint ${ep.name} is joined to container ${ep.container}: leave first`, 'ENDPOINT_IN_USE');
-    const clear = await c.intent('deleteEndpoint', { endpoint: ep });
+    const driver = c.driver(net.type);
+    const clear = driver.endpointKernelWork === false ? undefined : await c.intent('deleteEndpoint', { endpoint: ep });
     c.fault('deleteEndpoint:after-intent');
     try {
-      await c.driver(net.type).deleteEndpoint(net, ep);
+      await driver.deleteEndpoint(net, ep);
     } catch (err) {
       // the endpoint stays, as the answer says: no later start may delete it
       await c.clearIntent(clear);
       throw err;
     }
     c.fault('deleteEndpoint:after-driver');
-    await c.commit([{ type: 'del', kind: 'endpoints', key: ep.id }, clear]);
+    await c.commit([{ type: 'del', kind: 'endpoints', key: ep.id }, ...(clear ? [clear] : [])]);
   });
 }

@@ -78,6 +78,9 @@ export class BridgeDriver implements Driver {
   readonly type = 'bridge';
   readonly scope = 'local';
   readonly sandbox = 'own';
+  /** createEndpoint/deleteEndpoint touch no kernel object (the veth lives from join to leave):
+   *  no journal intent for them. Set true if they ever make something that outlives lnetd. */
+  readonly endpointKernelWork = false;
   readonly faultSteps = BRIDGE_FAULT_STEPS;
   /** Bridge name -> network id: two networks must never share a bridge. */
   private readonly bridges = new Map<string, string>();

@@ -79,7 +79,9 @@ const SCENARIOS: Scenario[] = [
     request: () => ({ method: 'DELETE', path: '/networks/crash' }), visible: async (d) => !(await exists(d, '/networks/crash')) },
   { label: 'publish service', op: 'createEndpoint', done: false, setup: async (d) => { await ok(d, 'POST', '/networks', NET); },
     request: () => ({ method: 'POST', path: '/services', body: WEB }), visible: (d) => exists(d, '/services/web') },
-  { label: 'delete endpoint', op: 'deleteEndpoint', done: true,
+  // a bridge endpoint's delete changes nothing in the kernel, so it has no intent:
+  // killed before its commit batch, the endpoint stays (as if never asked) and the retry deletes it
+  { label: 'delete endpoint', op: 'deleteEndpoint', done: false,
     setup: async (d) => { await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB); },
     request: () => ({ method: 'DELETE', path: '/networks/crash/endpoints/web' }), visible: async (d) => !(await exists(d, '/services/web')) },
   { label: 'join (new sandbox)', op: 'join', done: false,

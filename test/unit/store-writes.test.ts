@@ -1,0 +1,37 @@
+// One LevelDB write per operation where the kernel allows it (issue 13): an
+// operation with kernel work writes its journal intent (not synced) and then
+// one commit batch with its records, events and the intent's clear; one
+// without kernel work (a bridge endpoint's create and delete: the veth lives
+// from join to leave) writes only its commit batch. Counted at the LevelDB
+// layer (LevelStore.writes: one per db.batch). Before this change an attach
+// (create endpoint + join) and a detach (leave + delete) took 4 writes each.
+
+import t from 'tap';
+import { InProc } from '../lib/inproc.js';
+
+const cid = 'c'.repeat(64);
+
+t.test('LevelDB writes per operation', async (t) => {
+  const p = await new InProc().start();
+  t.teardown(() => p.close());
+  const net = (await p.req('POST', '/networks', { name: 'n', ipam: { subnet: '10.61.0.0/24' } })).json;
+  const count = async (what: string, fn: () => Promise<{ status: number }>) => {
+    const before = p.store.writes;
+    const r = await fn();
+    t.equal(r.status, 200, `${what} answers 200`);
+    return p.store.writes - before;
+  };
+  const ep = (await p.req('POST', `/networks/${net}/endpoints`, { name: 'warm' })).json;
+  t.equal(await count('delete endpoint', () => p.req('DELETE', `/networks/${net}/endpoints/${ep}`)), 1, 'a bridge endpoint delete: one write (no intent)');
+  let id = '';
+  const create = await count('create endpoint', async () => { const r = await p.req('POST', `/networks/${net}/endpoints`, { name: 'e' }); id = r.json; return r; });
+  const join = await count('join', () => p.req('POST', `/networks/${net}/endpoints/${id}/containers`, { container_id: cid }));
+  const leave = await count('leave', () => p.req('DELETE', `/networks/${net}/endpoints/${id}/containers/${cid}`));
+  const del = await count('delete', () => p.req('DELETE', `/networks/${net}/endpoints/${id}`));
+  t.same({ create, join, leave, del }, { create: 1, join: 2, leave: 2, del: 1 }, 'join and leave: intent + commit; create and delete: commit only');
+  t.equal(create + join, 3, 'an attach writes LevelDB 3 times (was 4)');
+  t.equal(leave + del, 3, 'a detach 3 times (was 4)');
+  t.equal(await count('docker connect', () => p.docker('POST', `/v1.50/networks/${net}/connect`, { Container: cid })), 2, 'docker connect: intent + commit');
+  t.equal(await count('docker disconnect', () => p.docker('POST', `/v1.50/networks/${net}/disconnect`, { Container: cid })), 2, 'docker disconnect: intent + commit');
+  t.same(await p.store.entries('journal'), [], 'no intent left behind');
+});
