@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { openLevelStore, openMemoryStore, type LevelStore } from '../../store/level.js';
 import type { Store } from '../../store/store.js';
 import { storeSuite, type Backend } from '../lib/store-suite.js';
+import { FailClosedStore } from '../../store/guard.js';
 
 const backends: Backend[] = [
   {
@@ -78,4 +79,18 @@ t.test('a second opener of the same directory is refused', async (t) => {
   const err = await openLevelStore(dir).then(() => undefined, (e) => e);
   t.ok(err, 'second open fails');
   t.equal(err?.cause?.code, 'LEVEL_LOCKED');
+});
+
+t.test('a lost compare-and-swap is not a store failure: the fail-closed guard passes it on and keeps taking writes', async (t) => {
+  const store = new FailClosedStore(await openMemoryStore());
+  t.teardown(() => store.close());
+  await store.put('ipam', 'k', 1);
+  await t.rejects(store.batch([{ type: 'put', kind: 'ipam', key: 'k', value: 2, ifRevision: 0 }]), { code: 'REVISION_MISMATCH' });
+  t.equal(store.failed, false, 'the store has not failed');
+  const seen: string[] = [];
+  const w = await store.watch('ipam', '', store.revision(), (c) => seen.push(`${c.type} ${c.key} ${c.revision}`));
+  await store.put('ipam', 'k', 3);
+  w.close();
+  t.same(seen, ['put k 2', 'put k 3'], 'watch and revisions pass through the guard');
+  t.same(await store.read('ipam', 'k'), { key: 'k', value: 3, createRevision: 2, modRevision: 3 });
 });
