@@ -11,6 +11,7 @@ import { HostDriver } from '../drivers/host/host.js';
 import { BridgeDriver } from '../drivers/bridge/bridge.js';
 import type { Kernel } from '../drivers/linux/kernel.js';
 import type { Firewall } from '../drivers/linux/firewall.js';
+import type { PortReserver } from '../drivers/linux/port-reserve.js';
 import type { Store } from '../store/store.js';
 import { Controller, type Logger } from './controller/controller.js';
 import { filePolicy } from './files/policy.js';
@@ -28,6 +29,8 @@ export interface Parts {
   fault?: (step: string) => void;
   /** This daemon's instance id (daemon/instance.ts): the mark on what it makes. */
   instance?: string;
+  /** Where published host ports are reserved (main: real sockets; tests: in memory). */
+  ports: PortReserver;
 }
 
 /** Pools from the config (parsed by loadConfig) or a spec string (tests that build a Config by hand). */
@@ -51,12 +54,14 @@ export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAdd
     pools6: poolsOf(cfg.defaultAddressPools6, DEFAULT_POOLS_V6),
   };
   const files = filePolicy({ filesDirs: cfg.filesDirs, dataDir: cfg.dataDir, netnsDir: cfg.netnsDir, socket: cfg.socket, runDir: cfg.runDir });
-  const c = new Controller({ store: parts.store, drivers: drivers(ctx), ctx, ipam, log: parts.log, fault: parts.fault, files, eventsMax: cfg.eventsMax });
+  const c = new Controller({ store: parts.store, drivers: drivers(ctx), ctx, ipam, log: parts.log, fault: parts.fault, files, eventsMax: cfg.eventsMax, ports: parts.ports });
   await c.state.load(parts.store);
   await c.events.load();
   // each driver takes what it needs first (the bridge driver: lnetd's firewall table)
   for (const d of c.drivers.values()) await d.init();
   await recoverJournal(c);
+  // every published port of the records held again, before the API answers
+  c.hostPorts.sync();
   if (!(await parts.kernel.isNetns(c.defaultSandboxKey))) await parts.kernel.bindOwnNetns(c.defaultSandboxKey);
   // after a reboot or a crash the records and the kernel disagree: the records win
   setMark(c, mark);

@@ -18,6 +18,7 @@ import { activatedFd, checkSocketPath, closeListeners, DOCKER_ACTIVATION, startL
 import { instanceId, netnsInode, privateMountNs, StartupError, takeNetnsLock } from './instance.js';
 import { openLevelStore } from '../store/level.js';
 import { NetlinkKernel } from '../drivers/linux/netlink.js';
+import { SocketReserver } from '../drivers/linux/port-reserve.js';
 import { NftFirewall } from '../drivers/linux/nftables.js';
 import { processCount } from '../drivers/linux/exec.js';
 import { FaultError, faultFromEnv } from './fault.js';
@@ -110,7 +111,9 @@ async function main(): Promise<void> {
     forwardingFile: join(cfg.runDir, `netns-${netnsInode()}.forwarding`),
     onForwarding: (changes, drop) => log.warn({ changes, drop_other_forwarding: drop, forward_drop: cfg.forwardDrop }, `lnetd turned IP forwarding on (${changes.map((x) => `${x.sysctl} ${x.from} -> ${x.to}`).join(', ')}); forwarded traffic neither to nor from lnetd's bridges is ${drop.ipv4 || drop.ipv6 ? 'dropped' : 'not filtered'} (--forward-drop)`),
   }), log);
-  const c = await startController(cfg, { store, kernel, firewall, log, fault, instance }).catch((err) => {
+  const ports = new SocketReserver();
+  if (ports.limit < 16384) log.warn({ reservations_max: ports.limit }, `the open-file limit (RLIMIT_NOFILE) lets lnetd reserve only ${ports.limit} published host ports: raise it (LimitNOFILE=, ulimit -n; README "Published ports")`);
+  const c = await startController(cfg, { store, kernel, firewall, log, fault, instance, ports }).catch((err) => {
     if ((err as NodeJS.ErrnoException).code === 'EOWNED') throw new StartupError((err as Error).message);
     throw err;
   });
@@ -124,7 +127,7 @@ async function main(): Promise<void> {
   const ver = await version();
   const api = createApi(c, log, {
     version: () => ({ version: ver, api_version: API_VERSION, node_version: process.version, os: process.platform, arch: process.arch }),
-    stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), ...c.counts(), unreadable_records: store.unreadable.length, store: store.health(), quarantined: sweepState(c).quarantined.length, events_last_seq: c.events.lastSeq, event_streams: api.events.streams, ...(dns ? { dns: dns.stats() } : {}) }),
+    stats: () => ({ processes_started: processCount(), ...memory(), uptime_s: process.uptime(), ...c.counts(), unreadable_records: store.unreadable.length, store: store.health(), quarantined: sweepState(c).quarantined.length, events_last_seq: c.events.lastSeq, host_ports: c.hostPorts.stats(), event_streams: api.events.streams, ...(dns ? { dns: dns.stats() } : {}) }),
     reconcile: {
       report: () => reconcileReport(c),
       run: async (apply: boolean) => withAllLocks(c, async () => { await sweepNow(c, apply); return reconcileReport(c, apply); }),

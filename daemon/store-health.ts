@@ -40,7 +40,9 @@ export function superviseStore(c: Controller, store: FailClosedStore, reopenMs =
       const recovered = await withAllLocks(c, async () => {
         await store.reopen();
         await c.state.reload(store);
-        return recoverJournal(c);
+        const n = await recoverJournal(c);
+        c.hostPorts.sync();  // reservations follow the reloaded records
+        return n;
       });
       c.log.warn({ store: store.health(), recovered_intents: recovered }, 'store reopened cleanly: writes are taken again');
     } catch (err) {

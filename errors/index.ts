@@ -46,6 +46,7 @@ export const CODES = {
   PREDEFINED_NETWORK: 'forbidden',
   METHOD_NOT_ALLOWED: 'not_allowed',
   STORE_UNAVAILABLE: 'unavailable', // the store refused a write (after a write error, until reopened)
+  TOO_MANY_OPEN_FILES: 'unavailable', // reserving more host ports would pass lnetd's open-file limit (LimitNOFILE)
   INTERNAL: 'internal',
 } as const;
 

@@ -15,6 +15,8 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
@@ -239,6 +241,60 @@ static napi_value try_lock(napi_env env, napi_callback_info info) {
   return throw_errno(env, "flock", errno);
 }
 
+// bindPort(family, proto, addr, port): a socket bound to addr:port and never
+// listened on, as the reservation of a published host port: while lnetd holds
+// it no other process in the namespace can take the port. addr "" is every
+// address of the family. No SO_REUSEADDR: with it, another TCP socket that
+// sets it too (as Node's and most servers' do) could still bind and listen
+// on the port; without it every other bind of the port fails (the price: a
+// port with connections still in TIME_WAIT can't be reserved until they
+// expire). IPv6 sockets are IPV6_V6ONLY: the IPv4 side is its own socket.
+// Returns the fd (close-on-exec).
+static napi_value bind_port(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t family, proto, port;
+  char addr[64];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4 || napi_get_value_int32(env, argv[0], &family) != napi_ok || napi_get_value_int32(env, argv[1], &proto) != napi_ok ||
+      get_string(env, argv[2], addr, sizeof addr) || napi_get_value_int32(env, argv[3], &port) != napi_ok ||
+      (family != 4 && family != 6) || (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP) || port < 1 || port > 65535) {
+    napi_throw_type_error(env, NULL, "bindPort(family 4|6, proto 6|17|132, addr, port 1-65535)");
+    return NULL;
+  }
+  struct sockaddr_storage ss;
+  socklen_t len;
+  memset(&ss, 0, sizeof ss);
+  if (family == 4) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    a->sin_addr.s_addr = htonl(INADDR_ANY);
+    if (addr[0] && inet_pton(AF_INET, addr, &a->sin_addr) != 1) return throw_errno(env, "bindPort: not an IPv4 address", EINVAL);
+    len = sizeof *a;
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    a->sin6_addr = in6addr_any;
+    if (addr[0] && inet_pton(AF_INET6, addr, &a->sin6_addr) != 1) return throw_errno(env, "bindPort: not an IPv6 address", EINVAL);
+    len = sizeof *a;
+  }
+  int type = proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+  int s = socket(family == 4 ? AF_INET : AF_INET6, type | SOCK_CLOEXEC, proto);
+  if (s < 0) return throw_errno(env, "socket", errno);
+  int on = 1;
+  if ((family == 6 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) ||
+      bind(s, (struct sockaddr *)&ss, len) != 0) {
+    int err = errno;
+    close(s);
+    return throw_errno(env, "bind", err);
+  }
+  napi_value out;
+  napi_create_int32(env, s, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"unshareNet", NULL, unshare_net, NULL, NULL, NULL, napi_default, NULL},
@@ -251,6 +307,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"makeNetns", NULL, make_netns, NULL, NULL, NULL, napi_default, NULL},
     {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
     {"rtnlBatch", NULL, rtnl_batch, NULL, NULL, NULL, napi_default, NULL},
+    {"bindPort", NULL, bind_port, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

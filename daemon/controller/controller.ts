@@ -16,6 +16,8 @@ import { BadRequest, NotFound, type CodeOf } from '../../errors/index.js';
 import { filePolicy, type FilePolicy } from '../files/policy.js';
 import { Locks } from './locks.js';
 import { State } from './state.js';
+import { HostPorts } from './ports.js';
+import type { PortReserver } from '../../drivers/linux/port-reserve.js';
 import { deriveEvents } from './event-derive.js';
 import { logChanges } from '../log-changes.js';
 import { EventLog } from './events.js';
@@ -48,6 +50,9 @@ export interface ControllerDeps {
   fault?: (step: string) => void;
   /** How many events the log keeps (default 10,000). */
   eventsMax?: number;
+  /** Where published host ports are reserved: the daemon binds real sockets
+   *  (SocketReserver); unit tests pass an in-memory one (test/lib/fake-ports.ts). */
+  ports: PortReserver;
 }
 
 export const newId = (): string => randomBytes(32).toString('hex');
@@ -64,6 +69,8 @@ export class Controller {
   readonly files: FilePolicy;
   /** Every committed change as a typed event: subscribe here (see events.ts). */
   readonly events: EventLog;
+  /** Published host ports: allocation and the sockets that reserve them. */
+  readonly hostPorts: HostPorts;
   private readonly faultHook?: (step: string) => void;
   /** What a sandbox's resolv.conf says, when the resolver is on (set by the DNS module). */
   resolvPlan?: (sb: SandboxRecord, joined: EndpointRecord[]) => ResolvPlan;
@@ -78,6 +85,7 @@ export class Controller {
     this.faultHook = deps.fault;
     this.files = deps.files ?? filePolicy({ netnsDir: this.netnsDir });
     this.events = new EventLog(deps.store, deps.log, deps.eventsMax);
+    this.hostPorts = new HostPorts(deps.ports, this.state, deps.log);
   }
 
   get defaultSandboxKey(): string {
@@ -107,6 +115,7 @@ export class Controller {
     }
     logChanges(this.log, this.state, ev.events, ops);
     this.state.apply(ops);
+    this.hostPorts.follow(ops);
     this.events.settle(ev, true);
   }
 

@@ -3,32 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import { allocate, allocationCidr, macFromIpv4 } from '../../drivers/ipam/index.js';
-import type { EndpointRecord, NetworkRecord, PortBinding, SubnetRecord } from '../../store/records.js';
+import type { EndpointRecord, NetworkRecord, SubnetRecord } from '../../store/records.js';
 import { RECORD_VERSION } from '../../store/records.js';
 import type { BatchOp } from '../../store/store.js';
 import { BadRequest, Conflict } from '../../errors/index.js';
-import type { CreateEndpointInput, PortBindingInput } from './types.js';
+import type { CreateEndpointInput } from './types.js';
 import { newId, type Controller } from './controller.js';
 
-/** Host port 0 means "pick one" from the range Docker uses for that. */
-export const EPHEMERAL_PORTS = { first: 49153, last: 65535 };
-
-/** Resolve requested host ports to concrete free ones; 409 names the one taken. */
-export function resolvePorts(c: Controller, reqs: PortBindingInput[]): PortBinding[] {
-  const chosen = new Set<string>();
-  const free = (proto: number, ip: string, port: number) =>
-    !c.state.isHostPortTaken(proto, ip, port) && !chosen.has(`${proto}/${port}`);
-  return reqs.map((r) => {
-    const [lo, hi] = r.hostPort === 0 ? [EPHEMERAL_PORTS.first, EPHEMERAL_PORTS.last] : [r.hostPort, r.hostPortEnd || r.hostPort];
-    for (let port = lo; port <= hi; port++) {
-      if (!free(r.proto, r.hostIp, port)) continue;
-      chosen.add(`${r.proto}/${port}`);
-      return { proto: r.proto, port: r.port, hostIp: r.hostIp, hostPort: port, hostPortEnd: r.hostPortEnd };
-    }
-    const what = lo === hi ? `host port ${lo}` : `every host port from ${lo} to ${hi}`;
-    throw new Conflict(`${what} (proto ${r.proto}${r.hostIp ? `, ${r.hostIp}` : ''}) is already mapped`, 'PORT_IN_USE');
-  });
-}
+export { EPHEMERAL_PORTS } from './ports.js';
 
 interface Addresses { ipv4?: string; ipv6?: string; extra: string[]; net: NetworkRecord }
 
@@ -86,14 +68,30 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
     }
     if (req.mac) checkMac(c, net0, req.mac);
     const { ipv4, ipv6, extra, net } = endpointAddresses(c, net0, req);
+    const id = newId();
+    // held from here until the endpoint's record goes (or this create fails)
+    const portMapping = c.hostPorts.allocate(id, net, { ipv4, ipv6 }, req.portMapping);
+    try {
+      return await createEndpointRecord(c, req, net0, net, { id, ipv4, ipv6, extra, portMapping });
+    } catch (err) {
+      if (!c.state.endpoints.has(id)) c.hostPorts.release(id);
+      throw err;
+    }
+  });
+}
+
+async function createEndpointRecord(c: Controller, req: CreateEndpointInput, net0: NetworkRecord, net: NetworkRecord,
+  a: { id: string; ipv4?: string; ipv6?: string; extra: string[]; portMapping: EndpointRecord['portMapping'] }): Promise<EndpointRecord> {
+    const { id, ipv4, ipv6, extra, portMapping } = a;
+    const netId = net.id;
     const ep: EndpointRecord = {
       version: RECORD_VERSION,
-      id: newId(),
+      id,
       name: req.name,
       networkId: netId,
       created: new Date().toISOString(),
       exposedPorts: req.exposedPorts,
-      portMapping: resolvePorts(c, req.portMapping),
+      portMapping,
       ipv4,
       ipv6,
       ...(extra.length ? { extraAddresses: extra } : {}),
@@ -127,7 +125,6 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
       throw err;
     }
     return done;
-  });
 }
 
 export async function deleteEndpoint(c: Controller, netRef: string, epRef: string): Promise<void> {

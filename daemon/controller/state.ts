@@ -4,9 +4,9 @@
 
 import type { BatchOp, Store } from '../../store/store.js';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../../store/records.js';
+import { PortIndex } from '../../drivers/ipam/ports.js';
 
 const addrOf = (cidr?: string) => (cidr ? cidr.split('/')[0] : undefined);
-const portKey = (proto: number, hostIp: string, port: number) => `${proto}/${hostIp}/${port}`;
 
 export class State {
   readonly networks = new Map<string, NetworkRecord>();
@@ -19,8 +19,8 @@ export class State {
   readonly sandboxByKey = new Map<string, string>();
   /** Addresses in use per network (endpoint addresses; gateway/aux are IPAM's). */
   readonly addressesByNetwork = new Map<string, Set<string>>();
-  /** Host ports bound by port mappings: "proto/hostIp/port" → endpoint id. */
-  readonly hostPorts = new Map<string, string>();
+  /** Host ports of the endpoints' port mappings, by canonical address (allocation reads it). */
+  readonly ports = new PortIndex();
   /** Bumped on every change, so readers can cache what they derive (a listing's JSON). */
   version = 0;
 
@@ -33,7 +33,8 @@ export class State {
 
   /** Forget everything and load again (after the store was reopened). */
   async reload(store: Store): Promise<void> {
-    for (const m of [this.networks, this.networkByName, this.endpoints, this.endpointsByNetwork, this.sandboxes, this.sandboxByKey, this.addressesByNetwork, this.hostPorts]) m.clear();
+    for (const m of [this.networks, this.networkByName, this.endpoints, this.endpointsByNetwork, this.sandboxes, this.sandboxByKey, this.addressesByNetwork]) m.clear();
+    this.ports.clear();
     await this.load(store);
   }
 
@@ -49,16 +50,6 @@ export class State {
   networkEndpoints(networkId: string): EndpointRecord[] {
     const ids = this.endpointsByNetwork.get(networkId) ?? new Set<string>();
     return [...ids].map((id) => this.endpoints.get(id)!).filter(Boolean);
-  }
-
-  isHostPortTaken(proto: number, hostIp: string, port: number): boolean {
-    // A port bound on every address clashes with any specific address and back.
-    if (this.hostPorts.has(portKey(proto, hostIp, port))) return true;
-    if (hostIp === '') {
-      for (const key of this.hostPorts.keys()) if (key.startsWith(`${proto}/`) && key.endsWith(`/${port}`)) return true;
-      return false;
-    }
-    return this.hostPorts.has(portKey(proto, '', port));
   }
 
   private putSandbox(s: SandboxRecord): void {
@@ -99,7 +90,7 @@ export class State {
     const addrs = this.addressesByNetwork.get(e.networkId) ?? new Set<string>();
     this.addressesByNetwork.set(e.networkId, addrs);
     for (const a of [addrOf(e.ipv4), addrOf(e.ipv6), ...(e.extraAddresses ?? []).map(addrOf)]) if (a) addrs.add(a);
-    for (const p of e.portMapping) this.hostPorts.set(portKey(p.proto, p.hostIp, p.hostPort), e.id);
+    for (const p of e.portMapping) this.ports.add(p.proto, p.hostIp, p.hostPort, e.id);
   }
 
   private delEndpoint(id: string): void {
@@ -109,9 +100,6 @@ export class State {
     this.endpointsByNetwork.get(e.networkId)?.delete(id);
     const addrs = this.addressesByNetwork.get(e.networkId);
     for (const a of [addrOf(e.ipv4), addrOf(e.ipv6), ...(e.extraAddresses ?? []).map(addrOf)]) if (a) addrs?.delete(a);
-    for (const p of e.portMapping) {
-      const key = portKey(p.proto, p.hostIp, p.hostPort);
-      if (this.hostPorts.get(key) === id) this.hostPorts.delete(key);
-    }
+    for (const p of e.portMapping) this.ports.remove(p.proto, p.hostIp, p.hostPort, id);
   }
 }

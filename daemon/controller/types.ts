@@ -26,7 +26,7 @@ export interface CreateNetworkInput {
 }
 
 /** A requested port mapping; hostPort 0 asks for a free one. */
-export interface PortBindingInput { proto: number; port: number; hostIp: string; hostPort: number; hostPortEnd: number }
+export interface PortBindingInput { proto: number; port: number; hostIp: string; hostPort: number; hostPortEnd: number; /** the request's field, for errors (port_mapping[i]) */ field?: string }
 
 export interface CreateEndpointInput {
   name: string;

@@ -20,6 +20,7 @@ interface NsUtil {
   makeNetns(): Promise<number>;
   tryLock(fd: number): boolean;
   rtnlBatch(nsFd: number, datagram: Buffer, lastSeq: number): Promise<Array<[number, number]>>;
+  bindPort(family: number, proto: number, addr: string, port: number): number;
 }
 
 const ADDON = join('native', 'build', 'Release', 'nsutil.node');
@@ -96,6 +97,13 @@ export function unshareNet(): void {
 /** Move the calling thread into the network namespace behind fd. */
 export function setns(fd: number): void {
   call(() => addon().setns(fd));
+}
+
+/** A socket bound to addr:port (never listened on; '' = every address of
+ *  the family), close-on-exec: the reservation of a published host port.
+ *  Errors carry the errno's code (EADDRINUSE, EADDRNOTAVAIL, EMFILE …). */
+export function bindPort(family: 4 | 6, proto: number, addr: string, port: number): number {
+  return call(() => addon().bindPort(family, proto, addr, port));
 }
 
 /** flock(fd, LOCK_EX|LOCK_NB): true when taken, false when another holds it. */

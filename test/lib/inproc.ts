@@ -12,6 +12,7 @@ import type { Controller, Logger } from '../../daemon/controller/controller.js';
 import { refusalLogger } from '../../daemon/log-request.js';
 import { FakeKernel } from './fake-kernel.js';
 import { FakeFirewall } from './fake-firewall.js';
+import { MemoryReserver } from './fake-ports.js';
 import { openMemoryStore, type LevelStore } from '../../store/level.js';
 import { request, type Reply } from './daemon.js';
 import { guarded, guardedUpgrade } from '../../daemon/api/guard.js';
@@ -28,6 +29,8 @@ export class InProc {
   readonly filesDir = join(this.dir, 'files');
   kernel = new FakeKernel();
   firewall = new FakeFirewall();
+  /** Host-port reservations in memory: `ports.external` plays other processes' sockets. */
+  ports = new MemoryReserver();
   store!: LevelStore;
   c!: Controller;
   private server?: http.Server;
@@ -47,7 +50,7 @@ export class InProc {
   async start(opts: { store?: LevelStore; fault?: (step: string) => void; eventsMax?: number; instance?: string; log?: Logger } = {}): Promise<this> {
     const log = opts.log ?? quiet;
     this.store = opts.store ?? (await openMemoryStore());
-    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [this.filesDir], eventsMax: opts.eventsMax }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log, fault: opts.fault, instance: opts.instance });
+    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [this.filesDir], eventsMax: opts.eventsMax }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log, fault: opts.fault, instance: opts.instance, ports: this.ports });
     const api = createApi(this.c, log, { version: () => ({}), stats: () => ({}) });
     // behind the same listener checks as the daemon's sockets (Origin, body type), refusals logged as the daemon does
     this.server = http.createServer(guarded(api.request, {}, refusalLogger(log)));

@@ -82,7 +82,7 @@ export function parseCreateEndpoint(body: unknown): CreateEndpointInput {
   return {
     name: str(o, 'name', { required: true, re: ENDPOINT_NAME_RE, hint: 'use 1-64 letters, digits, "_", "." or "-" (an optional leading "/")' })!,
     exposedPorts: exposedPorts(o),
-    portMapping: portMapping(o, (s) => isIP(s) !== 0),
+    portMapping: portMapping(o),
     ipv4,
     ipv6,
     extraAddresses: extra,

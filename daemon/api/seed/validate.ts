@@ -3,6 +3,8 @@
 // rejected request can't have changed anything.
 
 import { BadRequest } from '../../../errors/index.js';
+import { canonHostIp } from '../../../drivers/ipam/ports.js';
+import { MAX_PORT_BINDINGS } from '../../controller/ports.js';
 import type { PortBindingInput, PortSpec } from '../../controller/types.js';
 
 export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
@@ -86,24 +88,30 @@ export function exposedPorts(o: Json): PortSpec[] {
 
 /** port_mapping in the seed's snake_case or libnetwork's PortBinding names;
  *  `range: N` (netavark's) maps N consecutive container ports one to one onto
- *  N consecutive host ports, and stands for N bindings. */
-export function portMapping(o: Json, isIp: (s: string) => boolean): PortBindingInput[] {
-  const out = arr(o, 'port_mapping').flatMap((raw, i) => {
+ *  N consecutive host ports, and stands for N bindings; a request stands for
+ *  at most MAX_PORT_BINDINGS. host_ip is kept in its canonical form (::1 for
+ *  0:0:0:0:0:0:0:1, 127.0.0.1 for ::ffff:127.0.0.1). */
+export function portMapping(o: Json): PortBindingInput[] {
+  const raws = arr(o, 'port_mapping');
+  let total = 0;
+  const out = raws.flatMap((raw, i) => {
     const p = asObject(raw, `port_mapping[${i}]`);
     const f = `port_mapping[${i}]`;
     const pick = (a: string, b: string) => (p[a] !== undefined ? p[a] : p[b]);
     const hostIpRaw = pick('host_ip', 'HostIP') ?? '';
-    if (typeof hostIpRaw !== 'string' || (hostIpRaw !== '' && !isIp(hostIpRaw))) throw new BadRequest(`${f}.host_ip must be an IP address or ""`, 'INVALID_ADDRESS');
+    const hostIp = typeof hostIpRaw === 'string' ? canonHostIp(hostIpRaw) : undefined;
+    if (hostIp === undefined) throw new BadRequest(`${f}.host_ip must be an IP address (no zone) or ""`, 'INVALID_ADDRESS');
     const hostPort = int(pick('host_port', 'HostPort') ?? 0, `${f}.host_port`, 0, 65535);
     const hostPortEnd = int(pick('host_port_end', 'HostPortEnd') ?? 0, `${f}.host_port_end`, 0, 65535);
     if (hostPortEnd !== 0 && (hostPort === 0 || hostPortEnd < hostPort)) throw new BadRequest(`${f}.host_port_end must be 0 or at least host_port (and host_port not 0)`, 'INVALID_PORT');
-    const one = { proto: proto(pick('proto', 'Proto'), `${f}.proto`), port: int(pick('port', 'Port'), `${f}.port`, 1, 65535), hostIp: hostIpRaw, hostPort, hostPortEnd };
+    const one = { proto: proto(pick('proto', 'Proto'), `${f}.proto`), port: int(pick('port', 'Port'), `${f}.port`, 1, 65535), hostIp, hostPort, hostPortEnd, field: f };
     const range = p.range === undefined || p.range === null ? 1 : int(p.range, `${f}.range`, 1, 65535);
+    total += range;
+    if (total > MAX_PORT_BINDINGS) throw new BadRequest(`port_mapping stands for more than ${MAX_PORT_BINDINGS} bindings (at ${f}; a range counts each of its ports): split the endpoint's ports, or publish fewer`, 'INVALID_PORT');
     if (range === 1) return [one];
     if (hostPort === 0 || hostPortEnd !== 0) throw new BadRequest(`${f}.range needs a host_port and no host_port_end: the ranges map one to one`, 'INVALID_PORT');
     if (one.port + range - 1 > 65535 || hostPort + range - 1 > 65535) throw new BadRequest(`${f}.range runs past port 65535`, 'INVALID_PORT');
     return Array.from({ length: range }, (_, k) => ({ ...one, port: one.port + k, hostPort: hostPort + k }));
   });
-  if (out.length > 4096) throw new BadRequest('port_mapping stands for more than 4096 bindings', 'INVALID_PORT');
   return out;
 }
