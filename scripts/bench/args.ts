@@ -2,8 +2,9 @@
 
 import { parseArgs } from 'node:util';
 
-/** floor: the true floor (native/floor.c), the yardstick of every ratio; always run. */
-export const ALL_SYSTEMS = ['floor', 'lnetd', 'cni', 'netavark', 'iproute2'] as const;
+/** floor: the true floor (native/floor.c), the yardstick of every ratio; always run.
+ *  lnetd: create endpoint + join (two requests); lnetd-docker: the Docker API's connect (one). */
+export const ALL_SYSTEMS = ['floor', 'lnetd', 'lnetd-docker', 'cni', 'netavark', 'iproute2'] as const;
 export type SystemName = (typeof ALL_SYSTEMS)[number];
 
 export interface Options {
@@ -13,7 +14,7 @@ export interface Options {
   clients: number[]; concurrentN: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--n 200] [--rounds 5] [--json FILE] [--only lnetd,cni,netavark,iproute2]
+export const USAGE = `usage: npm run bench -- [--n 200] [--rounds 5] [--json FILE] [--only lnetd,lnetd-docker,cni,netavark,iproute2]
                      [--scale 1000] [--clients 1,4,16] [--concurrent-n 320] [--api-seconds 10] [--api-networks 100]
                      [--connections 64] [--smoke] [--profile DIR]
   The floor always runs: every figure is reported as a ratio to it.

@@ -28,8 +28,8 @@ import { median, round3 } from './stats.js';
 
 const log = (m: string): void => { process.stderr.write(`bench: ${m}\n`); };
 
-const NEEDS: Record<SystemName, string> = { floor: FLOOR_BIN, lnetd: DAEMON_MAIN, cni: CNI_BRIDGE, netavark: NETAVARK, iproute2: '/usr/sbin/ip' };
-const OURS: SystemName[] = ['floor', 'lnetd'];
+const NEEDS: Record<SystemName, string> = { floor: FLOOR_BIN, lnetd: DAEMON_MAIN, 'lnetd-docker': DAEMON_MAIN, cni: CNI_BRIDGE, netavark: NETAVARK, iproute2: '/usr/sbin/ip' };
+const OURS: SystemName[] = ['floor', 'lnetd', 'lnetd-docker'];
 
 /** Peers whose binary is absent are skipped, loudly; lnetd or the floor missing is an error. */
 function available(names: SystemName[]): SystemName[] {
@@ -52,7 +52,8 @@ async function bench(o: Options): Promise<void> {
   const tmp = makeTmp();
   if (o.profile) nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${resolve(o.profile)}`);
   log(`run ${RUN_ID}: ${names.join(', ')}; n=${o.n}, ${o.rounds} rounds; tmp ${tmp}`);
-  const make = (s: SystemName): System => (s === 'floor' ? new FloorSystem(tmp) : s === 'lnetd' ? new LnetdSystem(tmp) : new PeerSystem(s, tmp));
+  const make = (s: SystemName): System => (s === 'floor' ? new FloorSystem(tmp)
+    : s === 'lnetd' ? new LnetdSystem(tmp, 'seed') : s === 'lnetd-docker' ? new LnetdSystem(tmp, 'docker') : new PeerSystem(s, tmp));
   const systems = names.map(make);
   for (const s of systems) await s.start();
   const res = await runRounds(systems, o.n, o.rounds, log);

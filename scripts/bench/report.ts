@@ -16,7 +16,11 @@ export interface SystemJson {
   gone: Summary;
   attach_x_floor: number; detach_x_floor: number; gone_x_floor: number;
   processes_per_attach: number;
+  /** Daemons only: their CPU time (all threads) per attach and per detach, ms, from /proc/<pid>/stat
+   *  (10 ms ticks summed over every sample): the figure a loaded machine disturbs least. */
+  cpu_per_attach?: CpuJson; cpu_per_detach?: CpuJson;
 }
+export interface CpuJson { user_ms: number; sys_ms: number; total_ms: number }
 export interface FloorParts { netns_ms: number; veth_ms: number; inside_ms: number }
 export interface BenchJson {
   date: string; machine: string; n: number;
@@ -34,6 +38,10 @@ export function machine(): string {
 
 const ratio = (a: number, b: number): number => round3(a / b);
 
+function cpuJson(c: { user: number; sys: number; n: number }): CpuJson {
+  return { user_ms: round3(c.user / c.n), sys_ms: round3(c.sys / c.n), total_ms: round3((c.user + c.sys) / c.n) };
+}
+
 export function toJson(n: number, res: Map<string, SystemResult>, extra: Omit<BenchJson, 'date' | 'machine' | 'n' | 'systems'>): BenchJson {
   const systems: Record<string, SystemJson> = {};
   const fl = res.get('floor');
@@ -46,6 +54,7 @@ export function toJson(n: number, res: Map<string, SystemResult>, extra: Omit<Be
       detach_x_floor: floor ? ratio(median(r.detach), floor.detach) : NaN,
       gone_x_floor: floor ? ratio(median(gone), floor.gone) : NaN,
       processes_per_attach: round3(r.procs?.perAttach ?? NaN),
+      ...(r.cpu ? { cpu_per_attach: cpuJson(r.cpu.attach), cpu_per_detach: cpuJson(r.cpu.detach) } : {}),
     };
   }
   return { date: new Date().toISOString(), machine: machine(), n, systems, ...extra };
@@ -56,7 +65,7 @@ const lpad = (s: string, w: number): string => (s.length >= w ? s : ' '.repeat(w
 const f = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const x = (r: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '-');
 
-const LABEL: Record<string, string> = { floor: 'floor', lnetd: 'lnetd', cni: 'cni', netavark: 'netavark', iproute2: 'iproute2 (peer)' };
+const LABEL: Record<string, string> = { floor: 'floor', lnetd: 'lnetd', 'lnetd-docker': 'lnetd connect', cni: 'cni', netavark: 'netavark', iproute2: 'iproute2 (peer)' };
 
 function systemsTable(j: BenchJson, res: Map<string, SystemResult>): string[] {
   const head = ['system', 'attach', 'p95', 'x floor', 'detach', 'p95', 'x floor', 'gone', 'x floor', 'netns add', 'procs'];
@@ -93,6 +102,12 @@ export function table(j: BenchJson, res: Map<string, SystemResult>): string {
   out.push(...systemsTable(j, res));
   if (j.floor_parts) out.push(`  floor: namespace ${f(j.floor_parts.netns_ms)} ms, veth message ${f(j.floor_parts.veth_ms)} ms, inside message ${f(j.floor_parts.inside_ms)} ms`);
   for (const [name, r] of res) if (r.procs) out.push(procLine(name, r));
+  if (j.systems['lnetd-docker']) out.push('  lnetd connect: the Docker API\'s POST /networks/{id}/connect (endpoint + join in one request and one operation); detach: /disconnect');
+  for (const [name, s] of Object.entries(j.systems)) {
+    if (!s.cpu_per_attach || !s.cpu_per_detach) continue;
+    const c = (x: CpuJson): string => `${f(x.total_ms)} ms (user ${f(x.user_ms)}, sys ${f(x.sys_ms)})`;
+    out.push(`  ${LABEL[name] ?? name}: daemon CPU per attach ${c(s.cpu_per_attach)}, per detach ${c(s.cpu_per_detach)}`);
+  }
   if (j.concurrency) {
     out.push('', 'concurrency (clients against as many floor processes):');
     for (const l of j.concurrency.lnetd) out.push(levelLine(l, j.concurrency.floor.find((fl) => fl.clients === l.clients)));
@@ -115,6 +130,7 @@ export function targets(j: BenchJson): string[] {
     t.push([`attach <= 1.5x floor (${x(l.attach_x_floor)})`, l.attach_x_floor <= 1.5]);
     t.push([`detach <= 1.5x floor (${x(l.detach_x_floor)})`, l.detach_x_floor <= 1.5]);
   }
+
   const c = j.concurrency;
   if (c && c.lnetd.length) {
     const top = c.lnetd.reduce((a, b) => (b.clients > a.clients ? b : a));

@@ -10,7 +10,10 @@ import { GoneWatcher } from './gone.js';
 /** gone: ms from asking for the detach until the host veth was deleted (NaN: never seen). */
 export interface SystemResult {
   attach: number[]; detach: number[]; gone: number[]; attachNs: number[]; detachNs: number[]; procs?: ProcCount;
+  /** Daemons only: CPU time (ms) summed over the samples, user and sys apart. */
+  cpu?: { attach: Cpu; detach: Cpu };
 }
+interface Cpu { user: number; sys: number; n: number }
 
 export function chunks(n: number, rounds: number): number[][] {
   const r = Math.max(1, Math.min(rounds, n));
@@ -83,6 +86,7 @@ export async function runRounds(systems: System[], n: number, rounds: number, lo
     // Counted at the peak, with N attached, on an extra container outside the samples.
     for (const s of systems) res.get(s.name)!.procs = await s.processes(n + 1);
     await phase(systems, plan, run, 'detach', log);
+    for (const s of systems) { const c = s.cpu?.(); if (c) res.get(s.name)!.cpu = c; }
     for (const s of systems) await detachOne(s, 0, run);
     for (const [name, w] of run.watchers) if (w.overruns) log(`${name}: the link watcher lost notifications ${w.overruns} times`);
   } finally {

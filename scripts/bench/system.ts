@@ -20,4 +20,6 @@ export interface System {
   /** Processes per attach, measured the best way the system allows. */
   processes(calibrationIndex: number): Promise<ProcCount>;
   stop(): Promise<void>;
+  /** Daemons: their CPU time (ms, all threads, user and sys) summed over the measured attaches and detaches. */
+  cpu?(): Record<'attach' | 'detach', { user: number; sys: number; n: number }>;
 }

@@ -21,17 +21,32 @@ const POOL_ARGS = ['--default-address-pools', '10.64.0.0/10:20'];
 /** Extra node flags for every daemon the bench starts (--profile sets --cpu-prof). */
 export const nodeFlags: string[] = [...DAEMON_NODE_FLAGS];
 
+/** CPU time, ms: user and sys (all threads, also those that ended). */
+export interface CpuMs { user: number; sys: number }
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
+const TICK_MS = 10;
+
+export function cpuSince(a: CpuMs, b: CpuMs): CpuMs {
+  return { user: b.user - a.user, sys: b.sys - a.sys };
+}
+
 export class Daemon {
   readonly socket: string;
+  readonly dockerSocket: string;
   readonly netnsDir: string;
   readonly client: LnetdClient;
+  /** The same daemon's Docker Engine API surface (its own socket). */
+  readonly docker: LnetdClient;
   private pid = 0;
   private exited: Promise<void> = Promise.resolve();
 
   constructor(readonly hostNs: string, readonly dir: string, readonly extraArgs: string[] = []) {
     this.socket = join(dir, 'lnetd.sock');
+    this.dockerSocket = join(dir, 'docker.sock');
     this.netnsDir = join(dir, 'netns');
     this.client = new LnetdClient(this.socket);
+    this.docker = new LnetdClient(this.dockerSocket);
     mkdirSync(dir, { recursive: true });
     onCleanup(`lnetd mounts under ${dir}`, () => unmountUnder(this.netnsDir));
   }
@@ -42,7 +57,7 @@ export class Daemon {
   async start(ready: () => Promise<boolean> = () => this.pinged(), timeoutMs = 30_000): Promise<number> {
     const log = openSync(join(this.dir, 'daemon.log'), 'a');
     const args = [`--net=/run/netns/${this.hostNs}`, process.execPath, ...nodeFlags, DAEMON_MAIN,
-      '--socket', this.socket, '--data-dir', join(this.dir, 'data'), '--netns-dir', this.netnsDir, '--run-dir', join(this.dir, 'run'),
+      '--socket', this.socket, '--docker-socket', this.dockerSocket, '--data-dir', join(this.dir, 'data'), '--netns-dir', this.netnsDir, '--run-dir', join(this.dir, 'run'),
       '--log-level', 'warn', ...POOL_ARGS, ...this.extraArgs];
     const t0 = performance.now();
     const child = spawn('nsenter', args, { cwd: REPO_ROOT, stdio: ['ignore', log, log] });
@@ -67,11 +82,19 @@ export class Daemon {
   /** SIGTERM and wait for exit; kernel objects stay (by design), mounts are ours to undo. */
   async stop(): Promise<void> {
     this.client.close();
+    this.docker.close();
     if (!this.pid || !alive(this.pid)) return;
     process.kill(this.pid, 'SIGTERM');
     const timer = setTimeout(() => { if (alive(this.pid)) process.kill(this.pid, 'SIGKILL'); }, 10_000);
     await this.exited;
     clearTimeout(timer);
+  }
+
+  /** The daemon's CPU time so far (the bench runs node directly under nsenter's exec, so the pid is node's). */
+  cpuMs(): CpuMs {
+    // fields after the command name: state is 3rd, utime 14th, stime 15th of the whole line
+    const f = readFileSync(`/proc/${this.pid}/stat`, 'utf8').split(') ').pop()!.split(' ');
+    return { user: Number(f[11]) * TICK_MS, sys: Number(f[12]) * TICK_MS };
   }
 
   rssMb(): number {
