@@ -5,7 +5,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
-import { bodyParser } from '@koa/bodyparser';
+import { lazyBodyParser } from '../lazy.js';
 import type { Controller, Logger } from '../../controller/controller.js';
 import { DockerError, fromDomain } from './errors.js';
 import { LnetdError } from '../../../errors/index.js';
@@ -78,7 +78,7 @@ export function createDockerApp(c: Controller, log: AppLogger, extra: DockerExtr
     jsonBody(ctx);
     logRequest(log, { api: 'docker', method: ctx.method, url: original, status: ctx.status, ms: since(start), code: failure?.code, message, err: failure?.err });
   });
-  app.use(bodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: BODY_LIMIT, encoding: 'utf-8', onError: bodyError }));
+  app.use(lazyBodyParser({ enableTypes: ['json'], detectJSON: () => true, jsonLimit: BODY_LIMIT, encoding: 'utf-8', onError: bodyError }));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

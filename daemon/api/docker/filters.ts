@@ -6,7 +6,11 @@
 // Expressions run on re2js, a port of RE2: Go's syntax, as dockerd reads it,
 // and linear time, so no filter a client sends can stall the daemon.
 
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { lazy } from '../lazy.js';
+
+/** re2js (linear-time expressions for the name and id filters), loaded with the first such filter. */
+const re2js = lazy<typeof import('re2js')>('re2js');
 import { DockerError } from './errors.js';
 
 export type Filters = Map<string, Set<string>>;
@@ -71,7 +75,7 @@ function regexp(src: string): RE2JS | null {
   let re = compiled.get(src);
   if (re === undefined) {
     // a value that is not a valid expression only matches exactly (dockerd skips it)
-    try { re = RE2JS.compile(src); } catch { re = null; }
+    try { re = re2js().RE2JS.compile(src); } catch { re = null; }
     if (compiled.size > 1024) compiled.clear();
     compiled.set(src, re);
   }

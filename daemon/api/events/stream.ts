@@ -8,7 +8,11 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { lazy } from '../lazy.js';
+
+/** ws, loaded with the first websocket upgrade (most clients never make one). */
+const wsModule = lazy<typeof import('ws')>('ws');
 import { LnetdError } from '../../../errors/index.js';
 import type { Controller, Logger } from '../../controller/controller.js';
 import type { LnetdEvent, Subscription } from '../../controller/events.js';
@@ -39,7 +43,11 @@ interface Sink {
 
 export class EventsSurface {
   private readonly open = new Set<Sink>();
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  private server?: WebSocketServer;
+  private get wss(): WebSocketServer {
+    this.server ??= new (wsModule().WebSocketServer)({ noServer: true, maxPayload: 4096 });
+    return this.server;
+  }
 
   constructor(private readonly c: Controller, private readonly log: Logger, private readonly highWater = HIGH_WATER) {}
 
@@ -93,7 +101,7 @@ export class EventsSurface {
   close(): void {
     for (const s of this.open) s.end();
     this.open.clear();
-    for (const ws of this.wss.clients) ws.terminate();
+    for (const ws of this.server?.clients ?? []) ws.terminate();
   }
 
   get streams(): number { return this.open.size; }

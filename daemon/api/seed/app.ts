@@ -5,7 +5,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
-import { bodyParser } from '@koa/bodyparser';
+import { lazyBodyParser } from '../lazy.js';
 import type { Controller, Logger } from '../../controller/controller.js';
 import { BadRequest, LnetdError } from '../../../errors/index.js';
 import { ReadCache } from './cache.js';
@@ -74,7 +74,7 @@ export function createApp(c: Controller, log: AppLogger, extra: Parameters<typeo
   });
   app.use(cache.middleware());
   // only JSON bodies are parsed (the listeners refuse the rest with 415 first: api/guard.ts)
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT, encoding: 'utf-8', onError: bodyError }));
+  app.use(lazyBodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT, encoding: 'utf-8', onError: bodyError }));
   const router = routes(c, extra);
   app.use(router.routes());
   app.use(router.allowedMethods());
