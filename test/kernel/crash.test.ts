@@ -15,7 +15,8 @@ import { FAULT_STEPS } from '../../daemon/fault.js';
 import { ROOT, TestDaemon } from '../lib/daemon.js';
 import { nftTable, settle } from './_agree.js';
 
-t.setTimeout(300_000);
+// as .taprc's per-file timeout: ~100 kill -9 runs take over 300 s on a loaded machine
+t.setTimeout(900_000);
 
 const CID = 'c7a5'.repeat(16);
 const NET = { name: 'crash', network_type: 'bridge', enable_ipv6: true, ipam: { config: [{ subnet: '10.123.0.0/29' }, { subnet: 'fd12:3::/64' }] } };
