@@ -220,6 +220,8 @@ t.test('wrapped errors say each thing once', async (t) => {
   const what = 'create veth lv1 (peer eth0 in /run/lnetd/netns/c1)';
   t.equal(wrap(what, errno('EINVAL')).message, `${what}: EINVAL`, 'a bare errno');
   t.equal(wrap(what, wrap(what, errno('EINVAL'))).message, `${what}: EINVAL`, 'the same context twice');
+  const two = 'create netns /x: set lo up';
+  t.equal(wrap(two, wrap(two, errno('EBUSY'))).message, `${two}: EBUSY`, 'the same two-part context twice');
   t.equal(wrap(what, errno('EINVAL', 'EINVAL: EINVAL')).message, `${what}: EINVAL`, 'a message repeating its code');
   t.equal(wrap('join endpoint web', wrap(what, errno('EINVAL'))).message, `join endpoint web: ${what}: EINVAL`, 'nested contexts kept, the code once');
   t.equal(wrap('mount netns /x', errno('EINVAL', 'mount: Invalid argument')).message, 'mount netns /x: EINVAL (mount: Invalid argument)', 'the code added where the text lacks it');
