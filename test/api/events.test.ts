@@ -8,9 +8,11 @@ import { requireRoot, TestDaemon } from '../lib/daemon.js';
 
 requireRoot(t);
 
-function readStream(socketPath: string, path: string): Promise<{ status: number; lines: any[] }> {
+/** The whole answer once the stream ends; opened() is called when its headers are in (the stream is open). */
+function readStream(socketPath: string, path: string, opened?: () => void): Promise<{ status: number; lines: any[] }> {
   return new Promise((resolve, reject) => {
     http.get({ socketPath, path }, (res) => {
+      opened?.();
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { text += c; });
@@ -47,8 +49,10 @@ t.test('SIGTERM ends an open stream at once and still exits 0 within a second', 
   const d = new TestDaemon();
   t.teardown(() => d.cleanup());
   await d.start();
-  const open = readStream(d.socket, '/events');
-  await new Promise((r) => setTimeout(r, 100));
+  let opened!: () => void;
+  const isOpen = new Promise<void>((r) => { opened = r; });
+  const open = readStream(d.socket, '/events', opened);
+  await isOpen;
   const t0 = Date.now();
   t.equal(await d.stop('SIGTERM'), 0);
   t.ok(Date.now() - t0 < 1000, `exited in ${Date.now() - t0} ms`);

@@ -6,6 +6,7 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { TestDaemon } from '../lib/daemon.js';
 import { connect, ping, serve, stopAll } from '../lib/traffic.js';
+import { waitInNetns } from '../lib/ready.js';
 
 const d = new TestDaemon();
 const up = `${d.name}-up`;
@@ -102,7 +103,7 @@ t.test('leave cuts a container off at once, even while a process still holds its
   const b = await container(net);
   const holder = spawn('nsenter', [`--net=${a.key}`, 'sleep', '30'], { stdio: 'ignore' });
   t.teardown(() => { if (holder.exitCode === null) holder.kill('SIGKILL'); });
-  await new Promise((r) => setTimeout(r, 200));
+  await waitInNetns(holder.pid, a.key);
   t.ok(ping(b.key, ip(a.ep.ipv4_address)), 'reachable while joined');
   t.equal((await d.req('DELETE', `/networks/${net}/endpoints/${a.ep.id}/containers/${a.cid}`)).status, 200);
   t.notOk(ping(b.key, ip(a.ep.ipv4_address)), 'unreachable right after the leave');

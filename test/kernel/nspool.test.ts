@@ -6,6 +6,7 @@ import { fstatSync, readlinkSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { NetnsPool } from '../../drivers/linux/nspool.js';
 import { makeNetns } from '../../drivers/linux/native.js';
+import { waitFor } from '../lib/ready.js';
 
 const ownNs = () => readlinkSync('/proc/thread-self/ns/net');
 
@@ -28,7 +29,8 @@ t.test('the pool fills, hands out distinct namespaces, and closes what it holds'
   t.equal(pool.take(), undefined, 'empty at first: the caller makes one in line');
   t.ok(pool.low, 'and it is low');
   pool.refill();
-  await new Promise((r) => setTimeout(r, 200));
+  // it fills on a pool thread: wait until all three are there
+  await waitFor('the pool holds 3 namespaces', () => (pool as unknown as { ready: number[] }).ready.length === 3);
   const taken = [pool.take(), pool.take(), pool.take()];
   t.ok(taken.every((fd) => typeof fd === 'number'), 'three ready after a moment');
   t.equal(pool.take(), undefined, 'a take does not refill by itself: the owner picks a quiet moment');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { mountsUnder, TestDaemon } from '../lib/daemon.js';
 import { connect, ping, serve, stopAll } from '../lib/traffic.js';
 import { nftTable, settle } from './_agree.js';
+import { waitInNetns } from '../lib/ready.js';
 
 t.setTimeout(180_000);
 t.teardown(stopAll);
@@ -175,7 +176,7 @@ t.test('leave and endpoint delete succeed when someone else deleted the namespac
   const held = await container(d, 'gone2', 'held', 3);
   const holder = spawn('nsenter', [`--net=${held.sandbox_key}`, 'sleep', '60'], { stdio: 'ignore' });
   t.teardown(() => { if (holder.exitCode === null) holder.kill('SIGKILL'); });
-  await new Promise((r) => setTimeout(r, 200));
+  await waitInNetns(holder.pid, held.sandbox_key);
   deleteNetnsBehindOurBack(held.sandbox_key);
   t.equal((await d.req('DELETE', `/networks/gone2/endpoints/held/containers/${cid(3)}`)).status, 200, 'leave of a namespace someone unmounted but a process holds');
   t.same(await settle(d), [], 'its host-side veth is gone all the same');

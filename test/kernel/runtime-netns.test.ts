@@ -12,6 +12,7 @@ import { closeSync, existsSync, fstatSync, openSync, readdirSync, statSync } fro
 import { randomBytes } from 'node:crypto';
 import { TestDaemon, mountsUnder } from '../lib/daemon.js';
 import { connect, ping, serve, stopAll } from '../lib/traffic.js';
+import { waitOwnNetns } from '../lib/ready.js';
 
 if (process.getuid?.() !== 0) {
   t.plan(0, 'kernel tests need root');
@@ -122,7 +123,7 @@ t.test('leave after the runtime deleted its namespace removes everything host-si
 t.test('/proc/<pid>/ns/net of a live process and /proc/<pid>/fd/<n> of a held fd', async (t) => {
   const sleeper = spawn('unshare', ['--net', 'sleep', '60'], { stdio: 'ignore' });
   sleepers.push(sleeper);
-  await new Promise((r) => setTimeout(r, 200));
+  await waitOwnNetns(sleeper.pid);
   const procNs = `/proc/${sleeper.pid}/ns/net`;
   const ino = statSync(procNs).ino;
   const a = await ok('POST', '/networks/rt/endpoints', { name: 'proc' });

@@ -5,6 +5,7 @@
 import t from 'tap';
 import http from 'node:http';
 import { InProc } from '../lib/inproc.js';
+import { waitFor } from '../lib/ready.js';
 
 function stream(socketPath: string, path: string): Promise<{ status: number; lines: any[]; ended: Promise<void> }> {
   return new Promise((resolve, reject) => {
@@ -35,7 +36,7 @@ t.test('Docker events from both APIs', async (t) => {
   t.equal((await p.req('DELETE', `/networks/ev/endpoints/${ep}/containers/${cid}`)).status, 200);
   await p.req('DELETE', `/networks/ev/endpoints/${ep}`);
   t.equal((await p.docker('DELETE', '/networks/ev')).status, 204);
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor('the destroy event on the live stream', () => live.lines.some((e) => e.Action === 'destroy'));
   t.same(live.lines.map((e) => [e.Type, e.Action, e.Actor.ID, e.Actor.Attributes.name, e.Actor.Attributes.container]), [
     ['network', 'create', net, 'ev', undefined],
     ['network', 'connect', net, 'ev', cid],
