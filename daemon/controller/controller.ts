@@ -181,6 +181,24 @@ export class Controller {
     return filtered([...this.state.networks.values()], f).map((n) => this.networkView(n));
   }
 
+  /** Every network's record, without the endpoint list a NetworkView carries
+   *  (built per network per call: O(all endpoints), too dear for a lookup). */
+  networkRecords(): NetworkRecord[] {
+    return [...this.state.networks.values()];
+  }
+
+  /** A network's endpoint records, in creation order, without views. */
+  endpointRecords(networkId: string): EndpointRecord[] {
+    return this.state.networkEndpoints(networkId);
+  }
+
+  /** Ids of the networks a container has an endpoint joined in. */
+  containerNetworkIds(containerId: string): Set<string> {
+    const out = new Set<string>();
+    for (const e of this.state.endpoints.values()) if (e.container === containerId) out.add(e.networkId);
+    return out;
+  }
+
   inspectNetwork(ref: string): NetworkView {
     return this.networkView(this.network(ref));
   }

@@ -114,7 +114,8 @@ const NONE_CONFLICT = 'container cannot be connected to multiple networks with o
 export async function connectContainer(c: Controller, v: View, term: string, req: DockerConnect): Promise<void> {
   const net = findNetwork(v, term);
   if (net.type === 'host') throw new DockerError(400, HOST_CONFLICT);
-  const mine = v.networks().filter((n) => v.endpoints(n.id).some((e) => e.container === req.container));
+  const ids = v.containerNetworks(req.container);
+  const mine = ids.size ? v.networks().filter((n) => ids.has(n.id)) : [];
   if (mine.some((n) => n.id === net.id)) throw new DockerError(403, `endpoint with name ${req.container} already exists in network ${net.name}`);
   if (mine.length && (net.type === 'null' || mine.some((n) => n.type === 'null'))) throw new DockerError(400, NONE_CONFLICT);
   try {

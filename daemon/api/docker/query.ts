@@ -9,14 +9,18 @@ import { DockerError } from './errors.js';
 export interface View {
   networks(): NetworkRecord[];
   endpoints(networkId: string): EndpointRecord[];
+  /** Ids of the networks the container is connected to. */
+  containerNetworks(containerId: string): Set<string>;
   /** Bumped on every change: the answer of a read can be kept until it moves. */
   version(): number;
 }
 
 export function viewOf(c: Controller): View {
   return {
-    networks: () => c.listNetworks(),
-    endpoints: (id) => c.listEndpoints(id),
+    // records, not the seed surface's views: a lookup must not build every network's endpoint list
+    networks: () => c.networkRecords(),
+    endpoints: (id) => c.endpointRecords(id),
+    containerNetworks: (id) => c.containerNetworkIds(id),
     version: () => c.version,
   };
 }
