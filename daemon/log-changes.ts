@@ -13,7 +13,7 @@ import { hostVethName } from '../drivers/bridge/bridge.js';
 import type { LnetdEvent } from './controller/event-types.js';
 import type { State } from './controller/state.js';
 
-export interface ChangeLogger { info(o: object, msg?: string): void; error(o: object, msg?: string): void }
+export interface ChangeLogger { info(o: object, msg?: string): void; error(o: object, msg?: string): void; isLevelEnabled?(level: string): boolean }
 
 const PROTO: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
 const short = (id: string): string => id.slice(0, 12);
@@ -92,6 +92,8 @@ export function describeChanges(state: State, events: readonly LnetdEvent[], ops
 /** Log a committed batch's changes; never throws (the batch is already durable). */
 export function logChanges(log: ChangeLogger, state: State, events: readonly LnetdEvent[], ops: readonly BatchOp[]): void {
   if (!events.length) return;
+  // below info nothing is built: this runs in every operation's commit
+  if (log.isLevelEnabled && !log.isLevelEnabled('info')) return;
   try {
     for (const c of describeChanges(state, events, ops)) log.info(c.fields, c.msg);
   } catch (err) {
