@@ -3,7 +3,7 @@
 // `validateNetwork` before any kernel work.
 
 import type { EndpointRecord, NetworkRecord } from '../store/records.js';
-import type { Kernel } from './linux/kernel.js';
+import type { Kernel, LinkInfo } from './linux/kernel.js';
 import type { Firewall, FwNetwork, FwPortMap } from './linux/firewall.js';
 
 export interface DriverContext {
@@ -114,8 +114,9 @@ export interface Driver {
   /** Gateway handover: the endpoint that gave the sandbox its default route
    *  left; this (joined) endpoint of ours gives it now. */
   takeDefaultRoute(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void>;
-  /** The kernel objects of this driver that exist now (found by its names and marks). */
-  owned(): Promise<OwnedObject[]>;
+  /** The kernel objects of this driver that exist now (found by its names and marks).
+   *  links: the daemon namespace's links when the caller just listed them (one dump, not one per driver). */
+  owned(links?: readonly LinkInfo[]): Promise<OwnedObject[]>;
   /** Pure: the kernel objects the records need (and unreadable ones may name). */
   implied(records: DriverRecords): OwnedObject[];
   /** Remove an owned object no record implies (a crash's leftover); a missing one is success. */

@@ -12,6 +12,13 @@
 // main thread into a throwaway one), and a request must never land in
 // whatever namespace a pool thread happens to be in. Resolves with the
 // [seq, errno] of every error or ACK message read (errno 0: ACK).
+//
+// keep (4th argument, the daemon's own namespace): the pool thread keeps its
+// socket there for the next batch instead of making one per batch (an open,
+// two setns, a socket and two closes each time), one per thread, checked
+// against the namespace's nsfs identity before every use. Never for a
+// sandbox: a socket holds its namespace alive, and a left container's
+// namespace must be reaped (and its veth with it) when its mount goes.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <linux/netlink.h>
 #include "rtnl.h"
 
@@ -31,6 +39,7 @@ typedef struct {
   napi_async_work work;
   napi_deferred deferred;
   int ns_fd;
+  bool keep;
   uint32_t last_seq;
   size_t len;
   char *data;
@@ -58,14 +67,44 @@ static int open_socket(batch_t *job) {
   return s;
 }
 
+// This pool thread's socket in a kept namespace (a thread runs one job at a time).
+static __thread int kept_sock = -1;
+static __thread dev_t kept_dev;
+static __thread ino_t kept_ino;
+
+static void drop_kept(void) {
+  if (kept_sock >= 0) close(kept_sock);
+  kept_sock = -1;
+}
+
+static int job_socket(batch_t *job) {
+  if (!job->keep) return open_socket(job);
+  struct stat st;
+  if (fstat(job->ns_fd, &st) != 0) { job->what = "fstat netns"; return -1; }
+  if (kept_sock >= 0 && st.st_dev == kept_dev && st.st_ino == kept_ino) return kept_sock;
+  drop_kept();
+  int s = open_socket(job);
+  if (s < 0) return -1;
+  kept_sock = s;
+  kept_dev = st.st_dev;
+  kept_ino = st.st_ino;
+  return s;
+}
+
+static void done_socket(batch_t *job, int s, bool failed) {
+  if (!job->keep) { close(s); return; }
+  // after a failed send or read the socket may hold answers nobody reads: start afresh
+  if (failed) drop_kept();
+}
+
 static void batch_execute(napi_env env, void *data) {
   (void)env;
   batch_t *job = data;
-  int s = open_socket(job);
+  int s = job_socket(job);
   if (s < 0) { job->err = errno; return; }
   struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
   if (sendto(s, job->data, job->len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
-    job->err = errno; job->what = "sendmsg"; close(s); return;
+    job->err = errno; job->what = "sendmsg"; done_socket(job, s, true); return;
   }
   char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
   for (;;) {
@@ -86,7 +125,7 @@ static void batch_execute(napi_env env, void *data) {
     }
     if (done) break;
   }
-  close(s);
+  done_socket(job, s, job->err != 0);
 }
 
 static void batch_complete(napi_env env, napi_status status, void *data) {
@@ -121,15 +160,15 @@ static void batch_complete(napi_env env, napi_status status, void *data) {
 }
 
 napi_value rtnl_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t ns_fd;
   uint32_t last_seq;
   void *bytes;
   size_t len;
   bool is_buffer = false;
-  if (argc == 3) napi_is_buffer(env, argv[1], &is_buffer);
+  if (argc >= 3) napi_is_buffer(env, argv[1], &is_buffer);
   if (argc < 3 || napi_get_value_int32(env, argv[0], &ns_fd) != napi_ok || !is_buffer ||
       napi_get_buffer_info(env, argv[1], &bytes, &len) != napi_ok || napi_get_value_uint32(env, argv[2], &last_seq) != napi_ok ||
       len == 0 || ns_fd < 0) {
@@ -145,6 +184,7 @@ napi_value rtnl_batch(napi_env env, napi_callback_info info) {
   job->len = len;
   job->ns_fd = ns_fd;
   job->last_seq = last_seq;
+  if (argc >= 4) napi_get_value_bool(env, argv[3], &job->keep);
   napi_value promise, name;
   napi_create_promise(env, &job->deferred, &promise);
   napi_create_string_utf8(env, "lnetd:rtnlBatch", NAPI_AUTO_LENGTH, &name);

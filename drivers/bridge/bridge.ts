@@ -8,6 +8,7 @@ import { BadRequest, Conflict } from '../../errors/index.js';
 import type { EndpointRecord, NetworkRecord } from '../../store/records.js';
 import type { Driver, DriverContext, DriverRecords, FirewallRules, JoinedState, JoinTarget, NetworkSettings, OwnedObject, RestoreOptions } from '../driver.js';
 import type { FwNetwork } from '../linux/firewall.js';
+import type { LinkInfo } from '../linux/kernel.js';
 import { parseBridgeOptions, validateNetwork, type BridgeOptions } from './options.js';
 import { portMaps } from './ports.js';
 import { context, teardown, Undo } from './steps.js';
@@ -253,9 +254,9 @@ export class BridgeDriver implements Driver {
   }
 
   /** Bridges and host-side veths named like ours. */
-  async owned(): Promise<OwnedObject[]> {
+  async owned(links?: readonly LinkInfo[]): Promise<OwnedObject[]> {
     const out: OwnedObject[] = [];
-    for (const l of await this.ctx.kernel.links()) {
+    for (const l of links ?? await this.ctx.kernel.links()) {
       if ((l.kind === 'bridge' && OUR_BRIDGE.test(l.name)) || (l.kind === 'veth' && OUR_VETH.test(l.name))) out.push({ kind: 'link', name: l.name, linkKind: l.kind });
     }
     return out;

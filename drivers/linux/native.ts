@@ -19,7 +19,7 @@ interface NsUtil {
   mountTmpfs(path: string): void;
   makeNetns(): Promise<number>;
   tryLock(fd: number): boolean;
-  rtnlBatch(nsFd: number, datagram: Buffer, lastSeq: number): Promise<Array<[number, number]>>;
+  rtnlBatch(nsFd: number, datagram: Buffer, lastSeq: number, keep?: boolean): Promise<Array<[number, number]>>;
   bindPort(family: number, proto: number, addr: string, port: number): number;
 }
 
@@ -74,10 +74,12 @@ export async function makeNetns(): Promise<number> {
  *  thread, in the namespace behind nsFd (always explicit: pool threads need
  *  not be in the main thread's namespace), so the kernel's work
  *  inside sendmsg never stalls the main thread. Resolves with [seq, errno]
- *  of every answer read, up to the one for lastSeq (errno 0: an ACK). */
-export async function rtnlBatch(nsFd: number, datagram: Buffer, lastSeq: number): Promise<Array<[number, number]>> {
+ *  of every answer read, up to the one for lastSeq (errno 0: an ACK).
+ *  keep: the pool thread keeps its socket in that namespace for the next
+ *  batch (the daemon's own namespace only: a socket holds a namespace alive). */
+export async function rtnlBatch(nsFd: number, datagram: Buffer, lastSeq: number, keep = false): Promise<Array<[number, number]>> {
   try {
-    return await addon().rtnlBatch(nsFd, datagram, lastSeq);
+    return await addon().rtnlBatch(nsFd, datagram, lastSeq, keep);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (typeof e?.errno === 'number') e.code = errnoNames.get(e.errno) ?? e.code;

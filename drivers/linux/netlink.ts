@@ -98,7 +98,7 @@ let lastSeq = 0;
  * (rtnlBatch): one sendmsg, one read. The kernel runs them in order and
  * answers a failure of any at once (errors are always answered); only the
  * last asks for an ACK. Throws the first failure not in its request's `ok`. */
-async function sendBatch(h: NsHandle, reqs: Req[]): Promise<void> {
+async function sendBatch(h: NsHandle, reqs: Req[], keep: boolean): Promise<void> {
   const seqs = reqs.map(() => (lastSeq = (lastSeq % 0x7ffffffe) + 1));
   const last = reqs.length - 1;
   const parts = reqs.flatMap((r, k) => {
@@ -109,7 +109,7 @@ async function sendBatch(h: NsHandle, reqs: Req[]): Promise<void> {
     // the kernel finds the next message at the 4-byte aligned end of this one
     return len % 4 ? [...msg, Buffer.alloc(4 - (len % 4))] : msg;
   });
-  const answers = await rtnlBatch(h.fd, Buffer.concat(parts), seqs[last]!);
+  const answers = await rtnlBatch(h.fd, Buffer.concat(parts), seqs[last]!, keep);
   for (const [seq, errno] of answers) {
     if (!errno) continue;
     const name = errnoName(errno);
@@ -147,7 +147,8 @@ export class NetlinkKernel implements Kernel {
   private async batch(h: NsHandle, reqs: Req[]): Promise<void> {
     this.inflight++;
     try {
-      await sendBatch(h, reqs);
+      // the pool threads keep a socket in the daemon's own namespace, never in a sandbox's
+      await sendBatch(h, reqs, h === this.own);
     } finally {
       this.inflight--;
       this.refillSoon();
