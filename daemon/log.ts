@@ -69,7 +69,7 @@ function value(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
 
-interface SerializedErr { message?: string; code?: string; stack?: string; type?: string }
+interface SerializedErr { message?: string; code?: string; stack?: string; type?: string; cause?: SerializedErr }
 
 /** One pino JSON record as text lines (no trailing newline); `time` off for journal. */
 export function formatRecord(rec: Record<string, unknown>, opts: { time: boolean; color?: boolean }): string[] {
@@ -87,7 +87,13 @@ export function formatRecord(rec: Record<string, unknown>, opts: { time: boolean
   for (const [k, v] of Object.entries(rec)) if (!SKIP.has(k) && v !== undefined) parts.push(`${k}=${value(v)}`);
   const lines = [parts.join(' ')];
   // the stack's first line repeats the message: keep the frames (and causes)
-  if (err?.stack && level >= 50) for (const l of err.stack.split('\n').slice(1)) lines.push(`    ${l.trim()}`);
+  if (err?.stack && level >= 50) {
+    for (const l of err.stack.split('\n').slice(1)) lines.push(`    ${l.trim()}`);
+    // causes whose text the message does not already carry
+    for (let c = err.cause, n = 0; c && typeof c === 'object' && n < 5; c = c.cause, n++) {
+      if (c.message && !String(err.message ?? '').includes(c.message)) lines.push(`    caused by: ${c.message}`);
+    }
+  }
   return lines;
 }
 
@@ -112,7 +118,11 @@ export interface Sink { write(s: string): unknown }
  *  lost on exit); tests pass a sink to capture lines. */
 export function createLogger(opts: { level: string; format: LogFormat; color?: boolean; out?: Sink; base?: Record<string, unknown> }): pino.Logger {
   const out = opts.out ?? pino.destination({ dest: 1, sync: true });
-  const popts = { level: opts.level, base: opts.base ?? { pid: process.pid } };
+  // errWithCause, not pino's default err serializer: that one appends each
+  // cause's message to the error's own ("…: EINVAL" + ": EINVAL"), and wrap()
+  // (errors/index.ts) already keeps the inner text in the message; the causes
+  // stay whole under err.cause
+  const popts = { level: opts.level, base: opts.base ?? { pid: process.pid }, serializers: { err: pino.stdSerializers.errWithCause } };
   if (opts.format === 'json') return pino(popts, out as pino.DestinationStream);
   const stream = { write: (s: string) => { out.write(formatLine(s, opts.format, opts.color)); } };
   return pino(popts, stream);

@@ -5,7 +5,8 @@
 // and wrapped errors that say each thing once (errors/index.ts wrap()).
 
 import t from 'tap';
-import { closeSync, mkdtempSync, openSync, fstatSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, fstatSync, rmSync, writeFileSync } from 'node:fs';
+import { loadConfig } from '../../daemon/config.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, formatLine, isJournalStream, priorityOf, resolveFormat, type LogFormat } from '../../daemon/log.js';
@@ -75,6 +76,20 @@ t.test('auto: journal when stdout is JOURNAL_STREAM, else text on a terminal, js
   t.same(resolveFormat('text', {}, fd), { format: 'text', color: false }, 'forced text on a file: no colour codes');
   t.same(resolveFormat('journal', {}, fd), { format: 'journal', color: false }, 'forced journal');
   t.same(resolveFormat('json', { JOURNAL_STREAM: mine }, fd), { format: 'json', color: false }, 'forced json wins over the journal');
+});
+
+t.test('the format setting: flag, variable, config key, checked like the others', async (t) => {
+  t.equal(loadConfig([], {}).logFormat, 'auto', 'auto by default');
+  t.equal(loadConfig(['--log-format', 'text'], { LNETD_LOG_FORMAT: 'json' }).logFormat, 'text', 'the flag wins');
+  t.equal(loadConfig([], { LNETD_LOG_FORMAT: 'journal' }).logFormat, 'journal', 'the variable');
+  const dir = mkdtempSync(join(tmpdir(), 'lnetd-logs-cfg-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'c.json'), JSON.stringify({ log_format: 'json' }));
+  t.equal(loadConfig(['--config', join(dir, 'c.json')], {}).logFormat, 'json', 'the config key');
+  t.throws(() => loadConfig(['--log-format', 'xml'], {}), { name: 'ConfigError', message: /^--log-format: "xml" is not one of auto, text, json, journal/ });
+  t.throws(() => loadConfig([], { LNETD_LOG_FORMAT: 'pretty' }), { message: /^LNETD_LOG_FORMAT: / });
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify({ log_format: 3 }));
+  t.throws(() => loadConfig(['--config', join(dir, 'bad.json')], {}), { message: /log_format: must be a string/ });
 });
 
 t.test('createLogger writes the chosen format', async (t) => {
@@ -227,6 +242,16 @@ t.test('wrapped errors say each thing once', async (t) => {
   t.equal(wrap('mount netns /x', errno('EINVAL', 'mount: Invalid argument')).message, 'mount netns /x: EINVAL (mount: Invalid argument)', 'the code added where the text lacks it');
   t.equal(wrap(what, errno('EINVAL', 'Request rejected: EINVAL')).message, `${what}: Request rejected: EINVAL`, 'the code not repeated');
   t.equal((wrap(what, errno('EINVAL')) as NodeJS.ErrnoException).code, 'EINVAL', 'code kept');
+  // in the log: pino's default err serializer appended the cause's text to the message
+  const cap = capture('json');
+  cap.log.error({ err: wrap('join endpoint web', wrap(what, errno('EINVAL'))) }, 'request failed');
+  const logged = cap.records()[0]?.err;
+  t.equal(logged?.message, `join endpoint web: ${what}: EINVAL`, 'the logged message is the error\'s, once');
+  t.equal(logged?.cause?.cause?.code, 'EINVAL', 'the causes kept whole under err.cause');
+  const j = capture('journal');
+  j.log.error({ err: Object.assign(new Error('join failed', { cause: new Error('the bridge is gone') })) }, 'x');
+  t.match(j.lines, ['<3>ERROR x err="join failed"', /^<3>    at /], 'frames');
+  t.ok(j.lines.includes('<3>    caused by: the bridge is gone'), 'a cause the message does not carry, below it');
   // the whole path: the fake kernel wraps like the real one, the bridge driver adds its context
   const p = await new InProc().start();
   t.teardown(() => p.close());
