@@ -9,7 +9,7 @@ import { closeSync, mkdtempSync, openSync, fstatSync, rmSync, writeFileSync } fr
 import { loadConfig } from '../../daemon/config.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, formatLine, isJournalStream, priorityOf, resolveFormat, type LogFormat } from '../../daemon/log.js';
+import { createLogger, formatLine, isJournalStream, journalPrefix, priorityOf, resolveFormat, type LogFormat } from '../../daemon/log.js';
 import { logged, loggedFirewall, loggedKernel } from '../../daemon/log-kernel.js';
 import { levelOf } from '../../daemon/log-request.js';
 import { wrap } from '../../errors/index.js';
@@ -76,6 +76,8 @@ t.test('auto: journal when stdout is JOURNAL_STREAM, else text on a terminal, js
   t.same(resolveFormat('text', {}, fd), { format: 'text', color: false }, 'forced text on a file: no colour codes');
   t.same(resolveFormat('journal', {}, fd), { format: 'journal', color: false }, 'forced journal');
   t.same(resolveFormat('json', { JOURNAL_STREAM: mine }, fd), { format: 'json', color: false }, 'forced json wins over the journal');
+  t.equal(journalPrefix(3, { JOURNAL_STREAM: mine }, fd), '<3>', 'a failed start on a journal stderr: priority 3');
+  t.equal(journalPrefix(3, {}, fd), '', 'elsewhere: no prefix');
 });
 
 t.test('the format setting: flag, variable, config key, checked like the others', async (t) => {
@@ -141,6 +143,10 @@ t.test('4xx and 5xx on every surface: status, code, message and the query string
   const old = await p.docker('GET', '/v1.12/networks');
   t.equal(old.status, 400);
   t.match(find((r) => r.api === 'docker' && r.url === '/v1.12/networks'), { level: 40, code: 'BAD_REQUEST', error: old.json.message }, 'a Docker error of its own: the status\'s name as code');
+
+  const dev = await p.docker('GET', '/events?filters=%7Bnot-json');
+  t.equal(dev.status, 400);
+  t.match(find((r) => r.api === 'docker' && r.url === '/events?filters=%7Bnot-json'), { level: 40, status: 400, error: dev.json.message }, 'the Docker event stream\'s refusal');
 
   // events: a bad since, a method not allowed
   const ev = await p.req('GET', '/events?since=nonsense');
