@@ -156,8 +156,15 @@ export class BridgeDriver implements Driver {
       undo?.push(() => k.deleteAddress(bridge, cidr));
     }
     if (undo) this.step('createNetwork:after-addr');
-    // an internal network routes nothing, so it needs no forwarding
-    if (!net.internal) await k.writeSysctl('net/ipv4/ip_forward', '1');
+    // an internal network routes nothing, so it needs no forwarding; a create
+    // that fails puts back what it changed
+    if (!net.internal) {
+      const before = await k.readSysctl('net/ipv4/ip_forward');
+      if (before !== '1') {
+        await k.writeSysctl('net/ipv4/ip_forward', '1');
+        undo?.push(() => k.writeSysctl('net/ipv4/ip_forward', before));
+      }
+    }
     if (!firewall) return;
     await this.ctx.firewall.addNetwork(fwNetwork(net, bridge, o));
     undo?.push(() => this.ctx.firewall.removeNetwork(net.id));

@@ -6,6 +6,7 @@
 import { BadRequest } from '../../errors/index.js';
 import type { NetworkSettings } from '../driver.js';
 import { normaliseOptions } from '../options.js';
+import { BRIDGE_NAME_RULE, validBridgeName } from '../linux/ifname.js';
 
 export const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
 export const OPT_MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
@@ -31,8 +32,6 @@ const BOOLEAN_OPTS = [OPT_MASQUERADE, OPT_ICC, OPT_ENABLE_IPV6, OPT_INTERNAL, OP
 
 export const MTU_MIN = 68;
 export const MTU_MAX = 65535;
-/** IFNAMSIZ - 1: the kernel's limit on an interface name, in bytes. */
-export const IFNAME_MAX = 15;
 
 /** What the driver reads from a network's stored options. */
 export interface BridgeOptions {
@@ -62,15 +61,9 @@ function mtu(v: string, key = OPT_MTU): number {
   return n;
 }
 
-/** The kernel's dev_valid_name: 1..15 bytes, not . or .., no '/', ':' or whitespace. */
-export function validIfname(name: string): boolean {
-  return name.length > 0 && Buffer.byteLength(name) <= IFNAME_MAX && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
-}
-
 function bridgeName(v: string, key = OPT_BRIDGE_NAME): string {
-  if (!validIfname(v)) {
-    throw new BadRequest(`option ${key} must be a valid interface name of at most ${IFNAME_MAX} bytes without '/', ':' or spaces, not ${JSON.stringify(v.slice(0, 64))}`, 'INVALID_OPTION');
-  }
+  // the firewall layer checks the same rule (nft-rules.ts): no name passes here and fails there
+  if (!validBridgeName(v)) throw new BadRequest(`option ${key} must be ${BRIDGE_NAME_RULE}, not ${JSON.stringify(v.slice(0, 64))}`, 'INVALID_OPTION');
   return v;
 }
 

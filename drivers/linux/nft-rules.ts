@@ -10,6 +10,7 @@
 import { BadRequest } from '../../errors/index.js';
 import { addrText, contains, parseCidr, type Cidr } from '../ipam/addr.js';
 import type { FwNetwork, FwPortMap } from './firewall.js';
+import { BRIDGE_NAME_RULE, validBridgeName } from './ifname.js';
 
 /** Bump when the layout changes, so an upgrade knows which rules it is looking at. */
 export const NFT_LAYOUT = 'inet-lnetd/1';
@@ -34,7 +35,6 @@ export interface PortElem {
   value: string;             // container addr . port
 }
 
-const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;   // 15 bytes, nothing nft would parse as syntax
 const ID = /^[0-9a-f]{12,64}$/;
 
 export function chains(tag: string): { from: string; to: string; post: string } {
@@ -62,7 +62,7 @@ export function checkId(id: unknown): string {
 /** Validate a network before any of it reaches a script (names are ours, but check anyway). */
 export function checkNetwork(net: FwNetwork): NetRules {
   checkId(net.id);
-  if (typeof net.bridge !== 'string' || !IFNAME.test(net.bridge)) throw new BadRequest(`firewall: bridge ${JSON.stringify(net.bridge)} is not a valid interface name`, 'INVALID_NAME');
+  if (!validBridgeName(net.bridge)) throw new BadRequest(`firewall: bridge ${JSON.stringify(net.bridge)} is not ${BRIDGE_NAME_RULE}`, 'INVALID_NAME');
   return {
     id: net.id, tag: net.id.slice(0, 12), bridge: net.bridge,
     subnet4: subnetOf(net.subnet4, 4, 'subnet4'), subnet6: subnetOf(net.subnet6, 6, 'subnet6'),
