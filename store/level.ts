@@ -13,7 +13,7 @@
 //
 // Writes go through one queue: the conditions of a batch are checked against
 // the revision index (every key's create/mod revision, kept in memory, built
-// at open) in queue order, so compare-and-swap is atomic against concurrent
+// from the reads the daemon makes at start-up anyway) in queue order, so compare-and-swap is atomic against concurrent
 // callers. Batches that arrive while a write is on disk are written together
 // next, in one LevelDB batch, each under its own revision (LevelDB's own group
 // commit, done here so that one fsync serves them all). Values are parsed
@@ -49,6 +49,11 @@ function header(text: string): { create: number; mod: number; at: number } {
   return { create, mod, at: semi + 1 };
 }
 
+/** [create, mod] of a stored value; one that can't be read still exists (its key is taken). */
+function revsOf(text: string): [number, number] {
+  try { const h = header(text); return [h.create, h.mod]; } catch { return [1, 1]; }
+}
+
 interface Pending { kind: 'batch'; ops: BatchOp[]; durable: boolean; resolve(rev: number): void; reject(err: unknown): void }
 interface PendingWatch { kind: 'watch'; w: Watcher; from: number; resolve(w: Watch): void; reject(err: unknown): void }
 interface Watcher { kind: Kind; prefix: string; fn: (c: Change) => void; closed: boolean }
@@ -57,8 +62,11 @@ export class LevelStore implements Store {
   private subs = new Map<Kind, Sub>();
   private changes: Sub;
   private meta: Sub;
-  /** create/mod revision of every key, by `kind\0key`. */
+  /** create/mod revision of every key of the indexed kinds, by `kind\0key`. A kind is
+   *  indexed by its first full range (the daemon reads every kind at start-up anyway)
+   *  or, failing that, by a scan before its first write. */
   private revs = new Map<string, [number, number]>();
+  private indexed = new Set<Kind>();
   private rev = 1;
   private compacted = 0;
   private queue: Array<Pending | PendingWatch> = [];
@@ -92,13 +100,7 @@ export class LevelStore implements Store {
     this.rev = Number((await this.meta.get('revision')) ?? 1);
     this.compacted = Number((await this.meta.get('compacted')) ?? 0);
     this.revs.clear();
-    for (const kind of KINDS) {
-      for await (const [key, text] of this.sub(kind).iterator()) {
-        let r: [number, number] = [1, 1];
-        try { const h = header(text); r = [h.create, h.mod]; } catch { /* unreadable: reported by entries */ }
-        this.revs.set(idx(kind, key), r);
-      }
-    }
+    this.indexed.clear();
     // a smaller history than the last run kept: drop what is now too old
     const keepFrom = this.rev - this.history + 1;
     if (keepFrom - 1 > this.compacted) {
@@ -172,8 +174,23 @@ export class LevelStore implements Store {
     }
   }
 
+  /** Index the revisions of a kind (in the write queue: no write lands meanwhile). */
+  private async index(kind: Kind): Promise<void> {
+    for await (const [key, text] of this.sub(kind).iterator()) this.revs.set(idx(kind, key), revsOf(text));
+    this.indexed.add(kind);
+  }
+
   /** Check, number and write a group of batches in one LevelDB batch. */
   private async writeGroup(group: Pending[]): Promise<void> {
+    for (const kind of new Set(group.flatMap((p) => p.ops.map((op) => op.kind)))) {
+      if (this.indexed.has(kind)) continue;
+      try {
+        await this.index(kind);
+      } catch (err) {
+        for (const p of group) p.reject(err);
+        return;
+      }
+    }
     const overlay = new Map<string, [number, number] | null>();
     const current = (k: string) => (overlay.has(k) ? overlay.get(k) ?? undefined : this.revs.get(k));
     const dbOps: Array<{ type: 'put' | 'del'; key: string; value?: string; sublevel: Sub }> = [];
@@ -282,13 +299,21 @@ export class LevelStore implements Store {
   async range<T>(kind: Kind, prefix = ''): Promise<Array<Versioned<T>>> {
     const range = prefix ? { gte: prefix, lt: prefix + '\xff' } : {};
     const out: Array<Versioned<T>> = [];
+    // a whole kind read while nothing is written indexes it on the way (start-up's reads)
+    const index = !prefix && !this.indexed.has(kind) ? new Map<string, [number, number]>() : undefined;
+    const rev = this.rev;
     for await (const [key, text] of this.sub(kind).iterator(range)) {
+      index?.set(idx(kind, key), revsOf(text));
       try {
         const h = header(text);
         out.push({ key, value: JSON.parse(text.slice(h.at)) as T, createRevision: h.create, modRevision: h.mod });
       } catch (err) {
         if (!this.unreadable.some((u) => u.kind === kind && u.key === key)) this.unreadable.push({ kind, key, error: (err as Error).message });
       }
+    }
+    if (index && this.rev === rev && !this.flushing && !this.indexed.has(kind)) {
+      for (const [k, v] of index) this.revs.set(k, v);
+      this.indexed.add(kind);
     }
     return out;
   }

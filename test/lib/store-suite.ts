@@ -71,6 +71,11 @@ export function storeSuite(t: Test, b: Backend): void {
     t.same(await s.read('networks', 'a'), { key: 'a', value: 10, createRevision: 2, modRevision: 3 }, 'and so do the key revisions');
     await s.put('networks', 'c', 1);
     t.equal(s.revision(), 6, 'and counting goes on after it, never back');
+    s = await reopen();
+    t.same((await s.range('endpoints')).map((v) => [v.key, v.modRevision]), [['b', 5]], 'after a restart, a full range first');
+    await t.rejects(s.batch([{ type: 'put', kind: 'endpoints', key: 'b', value: 4, ifRevision: 0 }]), { code: 'REVISION_MISMATCH' }, 'then compare-and-swap knows the key is there');
+    await s.batch([{ type: 'put', kind: 'endpoints', key: 'b', value: 4, ifRevision: 5 }]);
+    t.same(await s.read('endpoints', 'b'), { key: 'b', value: 4, createRevision: 5, modRevision: 7 }, 'and at which revision');
   });
 
   withStore('compare-and-swap: put or delete only at a revision, or only if absent', async (t, s) => {
