@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { TestDaemon } from '../lib/daemon.js';
 import { settle } from './_agree.js';
+import { waitFor } from '../lib/ready.js';
 
 t.setTimeout(120_000);
 
@@ -53,7 +54,14 @@ function ruleset(d: TestDaemon): string {
   return [...out].sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => `${k}\n  ${v.join('\n  ')}`).join('\n');
 }
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const replies = (p: Pinger): number => (p.out.match(/bytes from/g) ?? []).length;
+
+/** Wait until every pinger has had n more replies than now: traffic flowed in
+ *  between (the readiness check that replaced fixed pauses). */
+async function flowing(ps: Pinger[], n: number): Promise<void> {
+  const want = ps.map((p) => replies(p) + n);
+  await waitFor(`${n} more ping replies from each pinger`, () => ps.every((p, i) => replies(p) >= want[i]!));
+}
 
 if (process.getuid?.() !== 0) {
   t.plan(0, 'kernel tests need root');
@@ -79,15 +87,16 @@ if (process.getuid?.() !== 0) {
     const toPeer = startPing(a.sandbox_key, ip(b.ipv4_address));
     const toGateway = startPing(b.sandbox_key, '10.141.0.1');
     pingers.push(toPeer, toGateway);
-    await pause(500);
+    const both = [toPeer, toGateway];
+    await flowing(both, 10);
     t.equal(await d.stop('SIGTERM'), 0, 'graceful stop');
-    await pause(300);
+    await flowing(both, 6);  // while the daemon is down
     await d.start();
-    await pause(500);
+    await flowing(both, 10);
     await d.stop('SIGKILL');
-    await pause(300);
+    await flowing(both, 6);
     await d.start();
-    await pause(500);
+    await flowing(both, 10);
     const peer = await stopPing(toPeer);
     const gw = await stopPing(toGateway);
     t.comment(`container -> container: ${peer.sent} sent, ${peer.received} received; container -> gateway: ${gw.sent} sent, ${gw.received} received`);
