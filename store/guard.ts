@@ -14,6 +14,7 @@ export interface StoreHealth {
   since?: string;          // ISO time of that error
   reopen_attempts: number; // reopen attempts since it failed
   reopened: number;        // clean reopens since start
+  revision: number;        // the store's revision (store.ts): moves on with every write, survives restarts
 }
 
 export class FailClosedStore implements Store {
@@ -35,7 +36,7 @@ export class FailClosedStore implements Store {
   }
 
   health(): StoreHealth {
-    return { ok: !this.failure, ...this.failure, reopen_attempts: this.attempts, reopened: this.reopens };
+    return { ok: !this.failure, ...this.failure, reopen_attempts: this.attempts, reopened: this.reopens, revision: this.inner.revision() };
   }
 
   /** One line for /_ping and the log; undefined while healthy. */

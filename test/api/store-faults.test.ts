@@ -66,3 +66,22 @@ t.test('an unreadable record is logged and set aside; the rest is served', async
   await d.start();
   t.equal((await ok(d, 'GET', '/_stats')).unreadable_records, 2, 'still set aside after another restart');
 });
+
+t.test('the store revision (/_stats store.revision) moves on with every acknowledged change and survives a restart', async (t) => {
+  const d = new TestDaemon();
+  t.teardown(() => d.cleanup());
+  await d.start();
+  const r0 = (await ok(d, 'GET', '/_stats')).store.revision;
+  t.ok(Number.isInteger(r0) && r0 > 1, `a started daemon has written (revision ${r0})`);
+  const net = await ok(d, 'POST', '/networks', { name: 'rev', ipam: { subnet: '10.153.0.0/24' } });
+  const r1 = (await ok(d, 'GET', '/_stats')).store.revision;
+  t.ok(r1 > r0, 'a network create moves it on');
+  t.equal((await d.req('POST', '/networks', { name: 'rev' })).status, 409, 'a refused create');
+  t.equal((await ok(d, 'GET', '/_stats')).store.revision, r1, 'writes nothing');
+  await ok(d, 'POST', `/networks/${net}/endpoints`, { name: 'e' });
+  const r2 = (await ok(d, 'GET', '/_stats')).store.revision;
+  t.equal(r2, r1 + 1, 'an endpoint create is one batch: one revision');
+  t.equal(await d.stop('SIGTERM'), 0);
+  await d.start();
+  t.ok((await ok(d, 'GET', '/_stats')).store.revision >= r2, 'after a restart it goes on from where it was, never back');
+});
