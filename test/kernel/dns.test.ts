@@ -14,6 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestDaemon } from '../lib/daemon.js';
+import { waitFor } from '../lib/ready.js';
 
 t.setTimeout(240_000);
 
@@ -32,6 +33,8 @@ if (process.getuid?.() !== 0 || !hasDig) {
   t.plan(0, process.getuid?.() !== 0 ? 'kernel tests need root' : 'dig (bind9-dnsutils) is not installed');
 } else {
   const d = new TestDaemon();
+  /** A counter of the daemon's resolver, from /_stats. */
+  const dnsStat = async (k: 'answered' | 'ratelimited'): Promise<number> => Number((await d.req('GET', '/_stats')).json?.dns?.[k] ?? 0);
   const up = `lnetd-test-up-${d.name.slice(-8)}`;
   const children: ChildProcess[] = [];
   t.teardown(async () => {
@@ -174,10 +177,12 @@ if (process.getuid?.() !== 0 || !hasDig) {
   });
 
   t.test('a flood of 10,000 q/s from one container: the others are answered, the daemon stays up', async (t) => {
+    const limited0 = await dnsStat('ratelimited');
     const f = spawnIn(eps.alpha!.sb, [process.execPath, CLIENT, 'flood', '10.150.0.1', 'beta', '10000', '3']);
     let out = '';
     f.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-    await new Promise((r) => setTimeout(r, 800));
+    // the flood is on once the resolver starts refusing it (its rate limit)
+    await waitFor('the flood reaches the resolver\'s rate limit', async () => (await dnsStat('ratelimited')) > limited0);
     let ok = 0;
     for (let i = 0; i < 10; i++) if (short(eps.eta!.sb, '10.150.0.1', ['alpha']).length === 1) ok++;
     await new Promise((r) => f.once('exit', r));
@@ -193,13 +198,15 @@ if (process.getuid?.() !== 0 || !hasDig) {
       const c = spawnIn(eps.beta!.sb, [process.execPath, CLIENT, 'every', '10.150.0.1', 'alpha', '50']);
       let out = '';
       c.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-      await new Promise((r) => setTimeout(r, 600));
+      const before = await dnsStat('answered');
+      await waitFor('the client\'s queries answered before the stop', async () => (await dnsStat('answered')) >= before + 5);
       const down = Date.now();
       await d.stop(signal);
       await d.start();
       const back = Date.now() - down;
       t.same(short(eps.beta!.sb, '10.150.0.1', ['alpha']), [eps.alpha!.ip], `resolving again once the API answers (${signal})`);
-      await new Promise((r) => setTimeout(r, 500));
+      // the restarted resolver counts from 0: beyond dig's one answer, the client's own
+      await waitFor('the client\'s queries answered after the start', async () => (await dnsStat('answered')) >= 6);
       c.stdin!.end();
       await new Promise((r) => c.once('exit', r));
       t.ok(out.trim(), 'the client finished');
