@@ -35,3 +35,30 @@ t.test('LevelDB writes per operation', async (t) => {
   t.equal(await count('docker disconnect', () => p.docker('POST', `/v1.50/networks/${net}/disconnect`, { Container: cid })), 2, 'docker disconnect: intent + commit');
   t.same(await p.store.entries('journal'), [], 'no intent left behind');
 });
+
+t.test('a driver whose endpoints have kernel work (endpointKernelWork not false) keeps the intent, and recovery undoes a create it guards', async (t) => {
+  const p = await new InProc().start({ fault: (step) => { if (step === 'createEndpoint:after-driver') throw new Error('crash here'); } });
+  t.teardown(() => p.close());
+  const bridge = p.c.drivers.get('bridge') as { endpointKernelWork?: boolean };
+  bridge.endpointKernelWork = undefined;
+  const net = (await p.req('POST', '/networks', { name: 'n', ipam: { subnet: '10.62.0.0/24' } })).json;
+  // the injected "crash" throws after the driver's step; keep the intent as a real crash would
+  const { Controller } = await import('../../daemon/controller/controller.js');
+  const origClear = Controller.prototype.clearIntent;
+  Controller.prototype.clearIntent = async () => undefined;
+  const before = p.store.writes;
+  const r = await p.req('POST', `/networks/${net}/endpoints`, { name: 'guarded' });
+  Controller.prototype.clearIntent = origClear;
+  t.equal(r.status, 500);
+  t.equal(p.store.writes - before, 1, 'the intent was written (and no commit)');
+  const intents = (await p.store.entries<{ op: string; data: { endpoint: { name: string } } }>('journal')).map(([, j]) => j);
+  t.same(intents.map((j) => [j.op, j.data.endpoint.name]), [['createEndpoint', 'guarded']], 'a createEndpoint intent naming the endpoint');
+  await p.stopServing();
+  const q = new InProc();
+  q.kernel = p.kernel;
+  q.firewall = p.firewall;
+  await q.start({ store: p.store });
+  t.teardown(() => q.stopServing());
+  t.same(await p.store.entries('journal'), [], 'recovered at the next start');
+  t.equal((await q.req('GET', `/networks/${net}/endpoints/guarded`)).status, 404, 'the create is undone');
+});
