@@ -215,3 +215,47 @@ t.test('the fd limit is a clear 503, not a crash', async (t) => {
   t.equal(r.json?.code, 'TOO_MANY_OPEN_FILES');
   t.match(r.json?.message, /LimitNOFILE/);
 });
+
+t.test('allocation never hands out overlapping bindings, and refuses only what overlaps (model check)', async () => {
+  const { HostPorts } = await import('../../daemon/controller/ports.js');
+  const { State } = await import('../../daemon/controller/state.js');
+  const { LnetdError } = await import('../../errors/index.js');
+  const quietLog = { info: () => undefined, warn: () => undefined };
+  const req = fc.record({
+    proto: fc.constantFrom(6, 17), hostIp: fc.constantFrom(...ADDRS.filter((a) => a !== '127.0.0.2')),
+    kind: fc.constantFrom('fixed', 'dynamic', 'range'), port: fc.integer({ min: 1, max: 6 }), width: fc.integer({ min: 1, max: 4 }),
+  });
+  fc.assert(fc.property(fc.array(fc.array(req, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 }), (eps) => {
+    const state = new State();
+    const hp = new HostPorts(new MemoryReserver(), state, quietLog);
+    const live: Array<{ proto: number; hostIp: string; hostPort: number }> = [];
+    const overlapping = (a: { proto: number; hostIp: string; hostPort: number }, b: typeof a) => a.proto === b.proto && a.hostPort === b.hostPort && hostIpsOverlap(a.hostIp, b.hostIp);
+    for (const [i, reqs] of eps.entries()) {
+      const inputs = reqs.map((r) => ({
+        proto: r.proto, port: 80, hostIp: r.hostIp,
+        hostPort: r.kind === 'dynamic' ? 0 : r.port, hostPortEnd: r.kind === 'range' ? r.port + r.width : 0,
+      }));
+      const id = `ep${i}`;
+      try {
+        const got = hp.allocate(id, { internal: false, enableIpv6: true }, { ipv4: '10.0.0.2/24', ipv6: 'fd00::2/64' }, inputs);
+        for (const [k, g] of got.entries()) {
+          const r = inputs[k]!;
+          if (r.hostPort && (g.hostPort < r.hostPort || g.hostPort > (r.hostPortEnd || r.hostPort))) return false;
+          if (!r.hostPort && (g.hostPort < EPHEMERAL_PORTS.first || g.hostPort > EPHEMERAL_PORTS.last)) return false;
+          if (live.some((l) => overlapping(l, g)) || got.some((o, m) => m !== k && overlapping(o, g))) return false;
+        }
+        live.push(...got);
+        state.apply([{ type: 'put', kind: 'endpoints', key: id, value: { id, name: id, networkId: 'n', portMapping: got } as never }]);
+      } catch (err) {
+        if (!(err instanceof LnetdError) || !['PORT_IN_USE', 'INVALID_PORT'].includes(err.code)) throw err;
+        // a refusal must have a reason: some fixed request overlaps what is live or another of the same request
+        const fixed = inputs.filter((r) => r.hostPort && !r.hostPortEnd);
+        const ranged = inputs.filter((r) => r.hostPortEnd);
+        const asB = (r: { proto: number; hostIp: string; hostPort: number }) => ({ proto: r.proto, hostIp: r.hostIp, hostPort: r.hostPort });
+        const reason = ranged.length > 0 || fixed.some((r, k) => live.some((l) => overlapping(l, asB(r))) || fixed.some((o, m) => m !== k && overlapping(asB(o), asB(r))));
+        if (!reason) return false;
+      }
+    }
+    return true;
+  }), { numRuns: 300 });
+});
