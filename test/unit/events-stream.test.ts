@@ -8,6 +8,7 @@ import { createConnection } from 'node:net';
 import { WebSocket } from 'ws';
 import { EventsSurface } from '../../daemon/api/events/stream.js';
 import { InProc, quiet } from '../lib/inproc.js';
+import { waitFor } from '../lib/ready.js';
 
 interface Stream { lines: any[]; status: number; headers: http.IncomingHttpHeaders; ended: Promise<void>; close(): void; waitFor(n: number): Promise<void> }
 
@@ -186,8 +187,9 @@ t.test('a client that stops reading is cut off with a log line, the others go on
   slow.pause();
   slow.write('GET /events HTTP/1.1\r\nHost: x\r\n\r\n');
   const closed = new Promise<void>((r) => slow.on('close', () => r()));
-  const good = await new Promise<Stream>((r) => setTimeout(() => r(stream(sock, '/events')), 50));
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor('the slow client\'s stream is open', () => surface.streams === 1);
+  const good = await stream(sock, '/events');
+  await waitFor('both streams are open', () => surface.streams === 2);
   let made = 0;
   // small bursts with a turn of the event loop between them, so the reading client keeps up
   while (warnings.length === 0 && made < 20_000) {
