@@ -61,6 +61,7 @@ async function phase(systems: System[], rounds: number[][], run: Run, kind: 'att
     for (const sys of rotate(systems, r)) {
       const out = run.res.get(sys.name)!;
       for (const i of ids) await (kind === 'attach' ? attachOne : detachOne)(sys, i, run, out);
+      sys.pause?.();
     }
     log(`${kind} round ${r + 1}/${rounds.length} done`);
   }

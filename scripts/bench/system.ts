@@ -22,4 +22,7 @@ export interface System {
   stop(): Promise<void>;
   /** Daemons: their CPU time (ms, all threads, user and sys) summed over the measured attaches and detaches. */
   cpu?(): Record<'attach' | 'detach', { user: number; sys: number; n: number }>;
+  /** The round-robin moves on to another system: a daemon's CPU window closes now, so
+   *  what it does while idle meanwhile (timers) is nobody's attach. */
+  pause?(): void;
 }

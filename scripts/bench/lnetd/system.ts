@@ -73,8 +73,9 @@ export class LnetdSystem implements System {
   private procsAt?: number;
   private attaches = 0;
   /** CPU windows: each measured operation owns the daemon's CPU from its start until the
-   *  next operation on this daemon starts, so work it defers (the namespace pool's refill)
-   *  is counted too; the warm-up container's operations own theirs and are not counted. */
+   *  next operation on this daemon starts, or the rounds move on to another system
+   *  (pause), so work it defers (the namespace pool's refill) is counted too; the
+   *  warm-up container's operations own theirs and are not counted. */
   private window?: { op?: Op; at: CpuMs };
   private readonly cpuSum: Record<Op, Cpu> = { attach: { user: 0, sys: 0, n: 0 }, detach: { user: 0, sys: 0, n: 0 } };
 
@@ -100,6 +101,10 @@ export class LnetdSystem implements System {
       sum.n++;
     }
     this.window = { op, at: now };
+  }
+
+  pause(): void {
+    this.nextWindow();
   }
 
   /** The daemon's CPU per measured attach and detach (ms, user and sys apart). */
