@@ -4,7 +4,7 @@
 // removes all of it, also after a failure or a kill -9.
 
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -172,7 +172,18 @@ export class TestDaemon {
 
   async cleanup(): Promise<void> {
     await this.stop('SIGKILL').catch(() => undefined);
+    let ino: number | undefined;
+    try { ino = statSync(this.nsPath).ino; } catch { /* never made */ }
     this.cleanupSync();
+    // whatever started a daemon in this namespace (this helper or a test's own
+    // spawn) must have given it a run dir of its own: none may land in the host's
+    // (the lock names its holder's data dir: ours is in this.dir; an inode can be reused by a later namespace)
+    const lock = ino === undefined ? undefined : join(HOST_RUN_DIR, `netns-${ino}.lock`);
+    const ours = (f: string): boolean => { try { return readFileSync(f, 'utf8').includes(this.dir); } catch { return false; } };
+    const leftover = lock && existsSync(lock) && ours(lock) ? [lock] : [];
+    for (const f of leftover) rmSync(f, { force: true });
+    if (lock && leftover.length) rmSync(lock.replace(/\.lock$/, '.forwarding'), { force: true });
+    if (leftover.length) throw new Error(`a daemon of ${this.dir} used the host's ${HOST_RUN_DIR} (left ${leftover.join(', ')}): give it --run-dir in its temp dir`);
   }
 
   private cleanupSync(): void {
