@@ -90,7 +90,8 @@ export class HostPorts {
         added.push({ proto: r.proto, hostIp, port, owner: epId, field });
         return { proto: r.proto, port: r.port, hostIp, hostPort: port, hostPortEnd: r.hostPortEnd };
       });
-      if (handles.length) this.held.set(epId, [...(this.held.get(epId) ?? []), ...handles]);
+      // set even when empty (nothing published): the commit's follow() must not take them a second time
+      if (reqs.length) this.held.set(epId, [...(this.held.get(epId) ?? []), ...handles]);
       this.count += handles.length;
       for (const [k, v] of cursor) this.cursor.set(k, v);
       return out;
