@@ -58,6 +58,8 @@ export interface EndpointRecord {
   noAddress?: boolean;
   /** Priority of the default routes this endpoint gives its sandbox (absent: the kernel's 0). */
   routeMetric?: number;
+  /** false: the runtime holds the published host ports itself (podman's conmon): lnetd checks them but binds no socket. */
+  reservePorts?: false;
   mac?: string;
   service: boolean;               // created through /services (publish)
   container?: string;             // container id while joined

@@ -70,7 +70,7 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
     const { ipv4, ipv6, extra, net } = endpointAddresses(c, net0, req);
     const id = newId();
     // held from here until the endpoint's record goes (or this create fails)
-    const portMapping = c.hostPorts.allocate(id, net, { ipv4, ipv6 }, req.portMapping);
+    const portMapping = c.hostPorts.allocate(id, net, { ipv4, ipv6 }, req.portMapping, req.reservePorts !== false);
     try {
       return await createEndpointRecord(c, req, net0, net, { id, ipv4, ipv6, extra, portMapping });
     } catch (err) {
@@ -97,6 +97,7 @@ async function createEndpointRecord(c: Controller, req: CreateEndpointInput, net
       ...(extra.length ? { extraAddresses: extra } : {}),
       ...(req.noAddress ? { noAddress: true } : {}),
       ...(req.routeMetric !== undefined ? { routeMetric: req.routeMetric } : {}),
+      ...(req.reservePorts === false && req.portMapping.length ? { reservePorts: false as const } : {}),
       mac: req.mac ?? (ipv4 ? macFromIpv4(ipv4.split('/')[0]) : net.type === 'bridge' ? randomMac() : undefined),
       service: req.service ?? false,
       ...(req.labels && Object.keys(req.labels).length ? { labels: req.labels } : {}),

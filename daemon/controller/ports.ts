@@ -52,8 +52,11 @@ export class HostPorts {
    * 400 when the request overlaps itself or names an address the namespace
    * doesn't have, 409 PORT_IN_USE when another endpoint or process has it.
    * Synchronous: nothing else can allocate in between.
+   * reserve false: the runtime holds the ports itself (podman binds them and
+   * hands them to conmon, after its network setup): checked against lnetd's
+   * own bindings only, no socket.
    */
-  allocate(epId: string, net: Pick<NetworkRecord, 'internal' | 'enableIpv6'>, addrs: Pick<EndpointRecord, 'ipv4' | 'ipv6'>, reqs: PortBindingInput[]): PortBinding[] {
+  allocate(epId: string, net: Pick<NetworkRecord, 'internal' | 'enableIpv6'>, addrs: Pick<EndpointRecord, 'ipv4' | 'ipv6'>, reqs: PortBindingInput[], reserve = true): PortBinding[] {
     const index = this.state.ports;
     const added: Array<PortHolder & { field: string }> = [];
     const handles: number[] = [];
@@ -62,7 +65,7 @@ export class HostPorts {
       const out = reqs.map((r, i) => {
         const field = r.field ?? `port_mapping[${i}]`;
         const hostIp = canonHostIp(r.hostIp) ?? r.hostIp;
-        const families = publishedFamilies(net, addrs, hostIp);
+        const families = reserve ? publishedFamilies(net, addrs, hostIp) : [];
         const dynamic = r.hostPort === 0;
         const [lo, hi] = dynamic ? [EPHEMERAL_PORTS.first, EPHEMERAL_PORTS.last] : [r.hostPort, r.hostPortEnd || r.hostPort];
         let port: number;
@@ -192,7 +195,7 @@ export class HostPorts {
    *  logged and reported, not fatal. Returns how many could not be taken. */
   private retake(ep: EndpointRecord): number {
     const net = this.state.networks.get(ep.networkId);
-    if (!net || !ep.portMapping.length) return 0;
+    if (!net || !ep.portMapping.length || ep.reservePorts === false) { this.held.set(ep.id, []); return 0; }
     const handles: number[] = [];
     const lost: string[] = [];
     for (const b of ep.portMapping) {

@@ -43,6 +43,8 @@ export interface CreateEndpointInput {
   mac?: string;
   /** Created through /services (publish). */
   service?: boolean;
+  /** false: the runtime reserves the host ports itself (podman does); lnetd binds no socket for them. */
+  reservePorts?: boolean;
   labels?: Record<string, string>;
 }
 

@@ -140,6 +140,9 @@ export async function createEndpoint(c: Client, net: LnetdNetwork, name: string,
     ...(ipv6 ? { ipv6_address: ipv6 } : {}),
     ...(opts.mac ? { mac_address: opts.mac } : {}),
     port_mapping: portBindings(ports),
+    // podman binds the published ports itself after setup and hands them to
+    // conmon (its reservation); a socket of lnetd's would make that bind fail
+    ...(ports.length ? { reserve_ports: false } : {}),
   });
   return c.call<LnetdEndpoint>('GET', `/networks/${q(net.id)}/endpoints/${q(id)}`);
 }

@@ -259,3 +259,17 @@ t.test('allocation never hands out overlapping bindings, and refuses only what o
     return true;
   }), { numRuns: 300 });
 });
+
+t.test('reserve_ports: false (podman binds its ports itself): checked, never bound, not taken at restart', async (t) => {
+  const p = await daemon(t);
+  await p.req('POST', '/networks', { name: 'web', network_type: 'bridge', ipam: { subnet: '10.91.0.0/24' } });
+  const r = await p.req('POST', '/networks/web/endpoints', { name: 'pod', reserve_ports: false, port_mapping: [tcp(8080)] });
+  t.equal(r.status, 200, r.text);
+  t.equal(p.ports.held.size, 0, 'no socket');
+  t.equal((await p.req('GET', `/networks/web/endpoints/${r.json}`)).json.reserve_ports, false, 'the endpoint says so');
+  t.equal((await ep(p, 'b', [tcp(8080, '127.0.0.1')])).status, 409, 'still a conflict for other endpoints');
+  await p.stopServing();
+  const q = await daemon(t, new MemoryReserver(), p.store);
+  t.equal(q.ports.held.size, 0, 'a restart binds nothing for it either');
+  t.same(q.c.hostPorts.stats().unreserved, []);
+});

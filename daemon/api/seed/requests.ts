@@ -90,6 +90,7 @@ export function parseCreateEndpoint(body: unknown): CreateEndpointInput {
     routeMetric: metric,
     mac: str(o, 'mac_address', { re: MAC_RE, hint: 'use aa:bb:cc:dd:ee:ff' })?.toLowerCase(),
     labels: stringMap(o, 'labels'),
+    reservePorts: bool(o, 'reserve_ports'),
   };
 }
 

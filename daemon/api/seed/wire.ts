@@ -26,6 +26,7 @@ export function endpoint(e: EndpointView) {
     addresses: [e.ipv4, e.ipv6, ...(e.extraAddresses ?? [])].filter(Boolean),
     ...(e.routeMetric !== undefined ? { route_metric: e.routeMetric } : {}),
     ...(e.noAddress ? { ipam: 'none' } : {}),
+    ...(e.reservePorts === false ? { reserve_ports: false } : {}),
     labels: e.labels ?? {},
   };
 }
