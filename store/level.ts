@@ -75,6 +75,8 @@ export class LevelStore implements Store {
   readonly history: number;
   /** LevelDB writes made (one per group of batches): for tests and /_stats. */
   writes = 0;
+  /** Of those, writes synced to disk (some batch in the group was durable). */
+  syncs = 0;
   /** Records that could not be parsed on the last `entries` call, for logging. */
   readonly unreadable: Unreadable[] = [];
 
@@ -248,8 +250,10 @@ export class LevelStore implements Store {
       dbOps.push({ type: 'put', key: 'revision', value: String(rev), sublevel: this.meta });
       if (compacted !== this.compacted) dbOps.push({ type: 'put', key: 'compacted', value: String(compacted), sublevel: this.meta });
       try {
+        const sync = group.some((p) => p.durable);
         this.writes++;
-        await this.db.batch(dbOps as never, { sync: group.some((p) => p.durable) } as never);
+        if (sync) this.syncs++;
+        await this.db.batch(dbOps as never, { sync } as never);
       } catch (err) {
         for (const d of done) d.p.reject(err);
         return;

@@ -104,11 +104,17 @@ export class Controller {
 
   /** The one commit path: the records, the journal clear and the events they
    *  imply go in one atomic batch; then the index follows and the events are
-   *  published (in seq order, only once durable). */
-  async commit(ops: BatchOp[]): Promise<void> {
+   *  published (in seq order, only once written).
+   *  durable (default true): synced to disk before it resolves. Join and leave
+   *  pass false: what they record (a sandbox, which endpoint is plugged into it)
+   *  describes kernel objects — namespaces on tmpfs, veths — that a power cut
+   *  removes as well, and the write is in the OS's page cache when it resolves,
+   *  so a kill of lnetd loses nothing. Networks and endpoints, which outlive a
+   *  reboot, are always synced. */
+  async commit(ops: BatchOp[], opts: { durable?: boolean } = {}): Promise<void> {
     const ev = this.events.prepare(deriveEvents(this.state, ops));
     try {
-      await this.store.batch(ev.ops.length ? [...ops, ...ev.ops] : ops);
+      await this.store.batch(ev.ops.length ? [...ops, ...ev.ops] : ops, { durable: opts.durable !== false });
     } catch (err) {
       this.events.settle(ev, false);
       throw err;

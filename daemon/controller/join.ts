@@ -188,7 +188,7 @@ export async function join(c: Controller, netRef: string, epRef: string, req: Jo
         { type: 'put', kind: 'sandboxes', key: sb.containerId, value: nextSb },
         clear,
       ];
-      await c.commit(ops);
+      await c.commit(ops, { durable: false });  // kernel state a reboot removes too: see commit()
       if (!sb.isDefault) c.kernel.releaseNetns(sb.key);
       return sb.key;
     } catch (err) {
@@ -234,6 +234,6 @@ export async function leave(c: Controller, netRef: string, epRef: string, contai
     const ops: BatchOp[] = [{ type: 'put', kind: 'endpoints', key: ep.id, value: rest }, clear];
     if (last) ops.push({ type: 'del', kind: 'sandboxes', key: containerId });
     else ops.push({ type: 'put', kind: 'sandboxes', key: containerId, value: { ...sb, endpoints: sb.endpoints.filter((id) => id !== ep.id) } });
-    await c.commit(ops);
+    await c.commit(ops, { durable: false });  // see commit()
   });
 }

@@ -36,6 +36,28 @@ t.test('LevelDB writes per operation', async (t) => {
   t.same(await p.store.entries('journal'), [], 'no intent left behind');
 });
 
+t.test('fsyncs per operation: networks and endpoints are synced, joins, leaves and intents are not', async (t) => {
+  const p = await new InProc().start();
+  t.teardown(() => p.close());
+  const synced = async (what: string, fn: () => Promise<{ status: number; json?: unknown }>) => {
+    const before = p.store.syncs;
+    const r = await fn();
+    t.equal(r.status, 200, `${what} answers 200`);
+    return { n: p.store.syncs - before, r };
+  };
+  const { n: netSyncs, r: nr } = await synced('create network', () => p.req('POST', '/networks', { name: 'n', ipam: { subnet: '10.63.0.0/24' } }));
+  const net = nr.json as string;
+  const { n: create, r: er } = await synced('create endpoint', () => p.req('POST', `/networks/${net}/endpoints`, { name: 'e' }));
+  const id = er.json as string;
+  const join = (await synced('join', () => p.req('POST', `/networks/${net}/endpoints/${id}/containers`, { container_id: cid }))).n;
+  const leave = (await synced('leave', () => p.req('DELETE', `/networks/${net}/endpoints/${id}/containers/${cid}`))).n;
+  const del = (await synced('delete endpoint', () => p.req('DELETE', `/networks/${net}/endpoints/${id}`))).n;
+  const connect = (await synced('docker connect', () => p.docker('POST', `/v1.50/networks/${net}/connect`, { Container: cid }))).n;
+  const disconnect = (await synced('docker disconnect', () => p.docker('POST', `/v1.50/networks/${net}/disconnect`, { Container: cid }))).n;
+  t.same({ netSyncs, create, join, leave, del, connect, disconnect }, { netSyncs: 1, create: 1, join: 0, leave: 0, del: 1, connect: 1, disconnect: 1 },
+    'one fsync for what outlives a reboot (network, endpoint, a connect\'s endpoint); none for a join or leave');
+});
+
 t.test('a driver whose endpoints have kernel work (endpointKernelWork not false) keeps the intent, and recovery undoes a create it guards', async (t) => {
   const p = await new InProc().start({ fault: (step) => { if (step === 'createEndpoint:after-driver') throw new Error('crash here'); } });
   t.teardown(() => p.close());
