@@ -63,6 +63,8 @@ export class NftFirewall implements Firewall {
   // (the map keys). After a restart without restore() the table is read instead.
   private readonly nets = new Map<string, NetRules>();
   private readonly ports = new Map<string, { elem: PortElem; networkId: string }>();
+  /** The sysctls a network's rules changed in this process, with their values before: put back when it goes. */
+  private readonly changed = new Map<string, Array<{ key: string; before: string }>>();
 
   constructor(opts: NftOptions = {}) {
     this.nft = opts.nft ?? 'nft';
@@ -85,11 +87,16 @@ export class NftFirewall implements Firewall {
     }
   }
 
-  /** Write a sysctl when it differs; false when it does not exist (no IPv6, no such bridge). */
-  private sysctl(key: string, value: string): boolean {
+  /** Write a sysctl when it differs, remembering for network id what it was;
+   *  false when it does not exist (no IPv6, no such bridge). */
+  private sysctl(key: string, value: string, id?: string): boolean {
     const path = join(this.procSys, ...key.split('/'));
     try {
-      if (readFileSync(path, 'utf8').trim() !== value) writeFileSync(path, value);
+      const before = readFileSync(path, 'utf8').trim();
+      if (before !== value) {
+        writeFileSync(path, value);
+        if (id) this.changed.set(id, [...(this.changed.get(id) ?? []), { key, before }]);
+      }
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
@@ -124,15 +131,15 @@ export class NftFirewall implements Firewall {
     // Lets the host reach published ports on 127.0.0.1 (output DNAT to a bridge);
     // the guard chain keeps containers off the host's loopback. A missing bridge is
     // the driver's business: the setting is re-applied by restore().
-    this.sysctl(`net/ipv4/conf/${n.bridge}/route_localnet`, '1');
+    this.sysctl(`net/ipv4/conf/${n.bridge}/route_localnet`, '1', n.id);
     if (n.icc) return;
     // icc=false filters bridge→same-bridge traffic, which only reaches the inet
     // forward hook through br_netfilter (as with Docker).
     // Loading it is left to the operator (modprobe br_netfilter, or modules-load.d):
     // no process here, and no module loaded behind the host's back.
     this.requireBrNetfilter(n);
-    this.sysctl('net/bridge/bridge-nf-call-iptables', '1');
-    this.sysctl('net/bridge/bridge-nf-call-ip6tables', '1');
+    this.sysctl('net/bridge/bridge-nf-call-iptables', '1', n.id);
+    this.sysctl('net/bridge/bridge-nf-call-ip6tables', '1', n.id);
   }
 
   /** Checked before any rule goes in, so a network that can't work changes nothing. */
@@ -182,6 +189,7 @@ export class NftFirewall implements Firewall {
     await this.tolerant(lines, `remove network ${id}`);
     this.nets.delete(id);
     for (const p of ports) this.ports.delete(elemId(p));
+    this.putBack(id);
   }
 
   async addPortMaps(maps: FwPortMap[]): Promise<void> {
@@ -210,6 +218,28 @@ export class NftFirewall implements Firewall {
       if (mine.length) await this.apply(mine.map((p) => `delete element ${TABLE} ${p.map} { ${p.key} }`), 'unpublish ports');
     }
     for (const e of elems) this.ports.delete(elemId(e));
+  }
+
+  /** A removed network's sysctls as they were before its rules (a failed
+   *  create's undo, or a delete; a bridge that existed before lnetd keeps its
+   *  own settings): per-bridge ones at once, the namespace-wide br_netfilter
+   *  ones once no remaining network needs them (icc=false). */
+  private putBack(id: string): void {
+    const ch = this.changed.get(id);
+    this.changed.delete(id);
+    const stillNeeded = [...this.nets.values()].some((n) => !n.icc);
+    for (const { key, before } of (ch ?? []).reverse()) {
+      if (key.startsWith('net/bridge/') && stillNeeded) {
+        // hand the original value to a network that still relies on the setting
+        const heir = [...this.nets.values()].find((n) => !n.icc)!;
+        this.changed.set(heir.id, [{ key, before }, ...(this.changed.get(heir.id) ?? []).filter((c) => c.key !== key)]);
+        continue;
+      }
+      const path = join(this.procSys, ...key.split('/'));
+      try {
+        if (readFileSync(path, 'utf8').trim() !== before) writeFileSync(path, before);
+      } catch { /* the bridge went with the network: nothing to put back */ }
+    }
   }
 
   async restore(nets: FwNetwork[], maps: FwPortMap[]): Promise<void> {
