@@ -48,6 +48,8 @@ export interface Config {
   filesDirs?: string[];
   /** Events the log keeps (and GET /events?since= can reach back to). */
   eventsMax?: number;
+  /** Shortest prefix a requested subnet may have, either family (default 8: a /2 would take over the host's routing). */
+  minSubnetPrefix?: number;
 }
 
 type Parse = (value: unknown, where: string) => unknown;
@@ -157,6 +159,7 @@ const SETTINGS: Setting[] = [
   { key: 'dnsPort', flag: 'dns-port', env: 'LNETD_DNS_PORT', file: 'dns_port', parse: integer(1, 65535), help: 'PORT' },
   { key: 'dnsResolvConf', flag: 'dns-resolv-conf', env: 'LNETD_DNS_RESOLV_CONF', file: 'dns_resolv_conf', parse: path, help: 'FILE' },
   { key: 'dnsRate', flag: 'dns-rate', env: 'LNETD_DNS_RATE', file: 'dns_rate', parse: integer(1, 1_000_000), help: 'QPS' },
+  { key: 'minSubnetPrefix', flag: 'min-subnet-prefix', env: 'LNETD_MIN_SUBNET_PREFIX', file: 'min_subnet_prefix', parse: integer(1, 32), help: 'N' },
   { key: 'eventsMax', flag: 'events-max', env: 'LNETD_EVENTS_MAX', file: 'events_max', parse: integer(100, 9_999_999), help: 'N' },
 ];
 

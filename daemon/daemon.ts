@@ -43,7 +43,7 @@ export function drivers(ctx: DriverContext): Driver[] {
   return [new NullDriver(), new HostDriver(), new BridgeDriver(ctx)];
 }
 
-export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAddressPools' | 'defaultAddressPools6'> & Partial<Pick<Config, 'eventsMax'>> & Partial<Pick<Config, 'dataDir' | 'socket' | 'filesDirs' | 'runDir'>>, parts: Parts): Promise<Controller> {
+export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAddressPools' | 'defaultAddressPools6'> & Partial<Pick<Config, 'eventsMax' | 'minSubnetPrefix'>> & Partial<Pick<Config, 'dataDir' | 'socket' | 'filesDirs' | 'runDir'>>, parts: Parts): Promise<Controller> {
   await mkdir(cfg.netnsDir, { recursive: true, mode: 0o755 });
   const dir = await parts.kernel.prepareNetnsDir(cfg.netnsDir);
   if (dir === 'skipped') parts.log.warn({ netns_dir: cfg.netnsDir }, 'netns dir is on disk and not empty: not putting it on a tmpfs (each sandbox costs a disk file)');
@@ -52,6 +52,7 @@ export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAdd
   const ipam = {
     pools4: poolsOf(cfg.defaultAddressPools, DEFAULT_POOLS_V4),
     pools6: poolsOf(cfg.defaultAddressPools6, DEFAULT_POOLS_V6),
+    minPrefix: cfg.minSubnetPrefix,
   };
   const files = filePolicy({ filesDirs: cfg.filesDirs, dataDir: cfg.dataDir, netnsDir: cfg.netnsDir, socket: cfg.socket, runDir: cfg.runDir });
   const c = new Controller({ store: parts.store, drivers: drivers(ctx), ctx, ipam, log: parts.log, fault: parts.fault, files, eventsMax: cfg.eventsMax, ports: parts.ports });

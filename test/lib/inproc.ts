@@ -47,10 +47,10 @@ export class InProc {
   }
 
   /** opts.log: a logger to read what the daemon would log (default: none). */
-  async start(opts: { store?: LevelStore; fault?: (step: string) => void; eventsMax?: number; instance?: string; log?: Logger } = {}): Promise<this> {
+  async start(opts: { store?: LevelStore; fault?: (step: string) => void; eventsMax?: number; instance?: string; log?: Logger; minSubnetPrefix?: number } = {}): Promise<this> {
     const log = opts.log ?? quiet;
     this.store = opts.store ?? (await openMemoryStore());
-    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [this.filesDir], eventsMax: opts.eventsMax }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log, fault: opts.fault, instance: opts.instance, ports: this.ports });
+    this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [this.filesDir], eventsMax: opts.eventsMax, minSubnetPrefix: opts.minSubnetPrefix }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log, fault: opts.fault, instance: opts.instance, ports: this.ports });
     const api = createApi(this.c, log, { version: () => ({}), stats: () => ({}) });
     // behind the same listener checks as the daemon's sockets (Origin, body type), refusals logged as the daemon does
     this.server = http.createServer(guarded(api.request, {}, refusalLogger(log)));

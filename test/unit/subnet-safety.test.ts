@@ -37,3 +37,19 @@ t.test('network create refuses subnets that would take the host\'s traffic', asy
   t.equal((await p.req('POST', '/networks', { name: 'fine', network_type: 'bridge', ipam: { subnet: '10.90.0.0/24', ip_range: '10.90.0.128/25', aux_addresses: { r: '10.90.0.2' } } })).status, 200, 'a subnet clear of the host is fine');
   t.equal((await p.req('POST', '/networks', { name: 'picked', network_type: 'bridge' })).status, 200, 'a picked subnet still works');
 });
+
+t.test('--min-subnet-prefix sets the shortest prefix a requested subnet may have', async (t) => {
+  const { loadConfig } = await import('../../daemon/config.js');
+  t.equal(loadConfig(['--min-subnet-prefix', '16'], {}).minSubnetPrefix, 16, 'flag');
+  t.equal(loadConfig([], { LNETD_MIN_SUBNET_PREFIX: '12' }).minSubnetPrefix, 12, 'environment');
+  t.throws(() => loadConfig(['--min-subnet-prefix', '0'], {}), /min-subnet-prefix/, '0 is refused, naming the flag');
+  t.throws(() => loadConfig(['--min-subnet-prefix', 'abc'], {}), /min-subnet-prefix/, 'text is refused, naming the flag');
+  const p = await new InProc().start({ minSubnetPrefix: 16 });
+  t.teardown(() => p.close());
+  const wide = await p.req('POST', '/networks', { name: 'wide', ipam: { subnet: '10.80.0.0/12' } });
+  t.equal(wide.status, 400);
+  t.equal(wide.json.code, 'INVALID_SUBNET');
+  t.match(wide.json.message, /\/16 or longer/);
+  t.equal((await p.req('GET', '/networks/wide')).status, 404, 'nothing made');
+  t.equal((await p.req('POST', '/networks', { name: 'ok', ipam: { subnet: '10.80.0.0/16' } })).status, 200, 'a /16 is allowed');
+});
