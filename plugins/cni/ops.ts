@@ -83,6 +83,9 @@ function endpointBody(name: string, addrs: string[], mac: string | undefined, co
     ...(mac ? { mac_address: mac } : {}),
     exposed_ports: [...new Map(ports.map((p) => [`${p.protocol}/${p.containerPort}`, { proto: PROTO[p.protocol], port: p.containerPort }])).values()],
     port_mapping: ports.map((p) => ({ proto: PROTO[p.protocol], port: p.containerPort, host_ip: p.hostIP, host_port: p.hostPort })),
+    // As with CNI's portmap plugin, the runtime holds the host ports (podman binds
+    // them after ADD and hands them to conmon): a socket of lnetd's would make that fail.
+    ...(ports.length ? { reserve_ports: false } : {}),
   };
 }
 
