@@ -7,7 +7,7 @@
 import t from 'tap';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket, { type Packet } from 'dns-packet';
@@ -23,6 +23,7 @@ class FakeDnsFirewall implements DnsFirewall {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'lnetd-dns-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const q = (name: string, type = 'A', id = 7) => dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: type as 'A', name }] });
 
 function udpAsk(port: number, msg: Buffer, from = '127.0.0.1', ms = 400): Promise<Packet & { rcode?: string; flag_tc?: boolean } | undefined> {

@@ -10,7 +10,7 @@ import { reservationLimit, openFilesLimit } from '../../drivers/linux/port-reser
 import { MemoryReserver } from '../lib/fake-ports.js';
 import { EPHEMERAL_PORTS, MAX_PORT_BINDINGS } from '../../daemon/controller/ports.js';
 import { InProc } from '../lib/inproc.js';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -86,6 +86,7 @@ t.test('the reservation limit leaves room for the daemon\'s other files', async 
   t.equal(reservationLimit(1024), 768);
   t.equal(reservationLimit(524288), 524288 - 2048);
   const dir = mkdtempSync(join(tmpdir(), 'lnetd-limits-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'limits'), 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            4096                 524288               files\n');
   t.equal(openFilesLimit(join(dir, 'limits')), 4096, 'the soft limit is read');
 });
