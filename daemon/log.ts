@@ -83,6 +83,8 @@ export function formatRecord(rec: Record<string, unknown>, opts: { time: boolean
   if (err && typeof err === 'object') {
     parts.push(`err=${value(err.message ?? '')}`);
     if (err.code) parts.push(`err_code=${value(err.code)}`);
+  } else if (err !== undefined) {
+    parts.push(`err=${value(err)}`);
   }
   for (const [k, v] of Object.entries(rec)) if (!SKIP.has(k) && v !== undefined) parts.push(`${k}=${value(v)}`);
   const lines = [parts.join(' ')];

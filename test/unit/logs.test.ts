@@ -57,6 +57,7 @@ t.test('formats: text for people, json for machines, journal with sd-daemon prio
   t.match(out[0], /err="create veth lv1: EINVAL" err_code=EINVAL/, 'the error\'s message and code on the first line');
   t.notMatch(formatLine(JSON.stringify({ level: 40, time: 0, msg: 'x', err }), 'text'), /at a/, 'no stack below error level');
   t.match(formatLine('not json\n', 'text'), 'not json', 'a line that is not a record passes as it is');
+  t.equal(formatLine(JSON.stringify({ level: 40, time: 0, msg: 'm', err: 'plain text' }), 'journal'), '<4>WARN  m err="plain text"\n', 'an err that is not an Error is kept');
 });
 
 t.test('auto: journal when stdout is JOURNAL_STREAM, else text on a terminal, json otherwise', async (t) => {
