@@ -12,12 +12,6 @@ requireRoot(t);
 
 t.setTimeout(60_000);
 
-async function ok(d: TestDaemon, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await d.req(method, path, body);
-  if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
 /** Start the daemon like TestDaemon does, but keep its log (stdout, pino JSON lines). */
 async function startLogging(d: TestDaemon): Promise<() => string> {
   let out = '';
@@ -38,10 +32,10 @@ t.test('an unreadable record is logged and set aside; the rest is served', async
   const d = new TestDaemon();
   t.teardown(() => d.cleanup());
   await d.start();
-  const keep = await ok(d, 'POST', '/networks', { name: 'keep', ipam: { subnet: '10.151.0.0/24' } });
-  const broken = await ok(d, 'POST', '/networks', { name: 'broken', ipam: { subnet: '10.152.0.0/24' } });
-  const e1 = await ok(d, 'POST', `/networks/${keep}/endpoints`, { name: 'e1' });
-  const e2 = await ok(d, 'POST', `/networks/${keep}/endpoints`, { name: 'e2' });
+  const keep = await d.ok('POST', '/networks', { name: 'keep', ipam: { subnet: '10.151.0.0/24' } });
+  const broken = await d.ok('POST', '/networks', { name: 'broken', ipam: { subnet: '10.152.0.0/24' } });
+  const e1 = await d.ok('POST', `/networks/${keep}/endpoints`, { name: 'e1' });
+  const e2 = await d.ok('POST', `/networks/${keep}/endpoints`, { name: 'e2' });
   t.equal(await d.stop('SIGTERM'), 0);
 
   const db = new ClassicLevel<string, string>(d.dataDir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
@@ -50,10 +44,10 @@ t.test('an unreadable record is logged and set aside; the rest is served', async
   await db.close();
 
   const log = await startLogging(d);
-  const names = (await ok(d, 'GET', '/networks')).map((n: any) => n.name).sort();
+  const names = (await d.ok('GET', '/networks')).map((n: any) => n.name).sort();
   t.same(names, ['bridge', 'host', 'keep', 'none'], 'the readable networks are served');
-  t.same((await ok(d, 'GET', `/networks/${keep}/endpoints`)).map((e: any) => e.id), [e1], 'the readable endpoint is served');
-  t.equal((await ok(d, 'GET', '/_stats')).unreadable_records, 2, '/_stats counts the unreadable records');
+  t.same((await d.ok('GET', `/networks/${keep}/endpoints`)).map((e: any) => e.id), [e1], 'the readable endpoint is served');
+  t.equal((await d.ok('GET', '/_stats')).unreadable_records, 2, '/_stats counts the unreadable records');
   const lines = log().split('\n').filter((l) => l.includes('unreadable record set aside')).map((l) => JSON.parse(l));
   t.same(lines.map((l) => `${l.kind}/${l.key}`).sort(), [`endpoints/${e2}`, `networks/${broken}`].sort(), 'each is logged with its kind and key');
   t.ok(lines.every((l) => typeof l.error === 'string' && l.error.length > 0), 'with the parse error');
@@ -64,24 +58,24 @@ t.test('an unreadable record is logged and set aside; the rest is served', async
   t.equal((await d.req('DELETE', `/networks/${keep}/endpoints/${e1}`)).status, 200, 'and deletes');
   t.equal(await d.stop('SIGTERM'), 0, 'and stops cleanly');
   await d.start();
-  t.equal((await ok(d, 'GET', '/_stats')).unreadable_records, 2, 'still set aside after another restart');
+  t.equal((await d.ok('GET', '/_stats')).unreadable_records, 2, 'still set aside after another restart');
 });
 
 t.test('the store revision (/_stats store.revision) moves on with every acknowledged change and survives a restart', async (t) => {
   const d = new TestDaemon();
   t.teardown(() => d.cleanup());
   await d.start();
-  const r0 = (await ok(d, 'GET', '/_stats')).store.revision;
+  const r0 = (await d.ok('GET', '/_stats')).store.revision;
   t.ok(Number.isInteger(r0) && r0 > 1, `a started daemon has written (revision ${r0})`);
-  const net = await ok(d, 'POST', '/networks', { name: 'rev', ipam: { subnet: '10.153.0.0/24' } });
-  const r1 = (await ok(d, 'GET', '/_stats')).store.revision;
+  const net = await d.ok('POST', '/networks', { name: 'rev', ipam: { subnet: '10.153.0.0/24' } });
+  const r1 = (await d.ok('GET', '/_stats')).store.revision;
   t.ok(r1 > r0, 'a network create moves it on');
   t.equal((await d.req('POST', '/networks', { name: 'rev' })).status, 409, 'a refused create');
-  t.equal((await ok(d, 'GET', '/_stats')).store.revision, r1, 'writes nothing');
-  await ok(d, 'POST', `/networks/${net}/endpoints`, { name: 'e' });
-  const r2 = (await ok(d, 'GET', '/_stats')).store.revision;
+  t.equal((await d.ok('GET', '/_stats')).store.revision, r1, 'writes nothing');
+  await d.ok('POST', `/networks/${net}/endpoints`, { name: 'e' });
+  const r2 = (await d.ok('GET', '/_stats')).store.revision;
   t.equal(r2, r1 + 1, 'an endpoint create is one batch: one revision');
   t.equal(await d.stop('SIGTERM'), 0);
   await d.start();
-  t.ok((await ok(d, 'GET', '/_stats')).store.revision >= r2, 'after a restart it goes on from where it was, never back');
+  t.ok((await d.ok('GET', '/_stats')).store.revision >= r2, 'after a restart it goes on from where it was, never back');
 });

@@ -41,12 +41,6 @@ interface Scenario {
   visible(d: TestDaemon): Promise<boolean>;
 }
 
-async function ok(d: TestDaemon, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await d.req(method, path, body);
-  if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
 const joinBody = (d: TestDaemon) => ({ container_id: CID, hosts_path: join(d.filesDir, 'hosts'), host_name: 'web' });
 /** A namespace "the runtime" made for the walk (podman's, containerd's): lnetd joins into it and never deletes it. */
 const runtimeNs = (d: TestDaemon) => `/run/netns/${d.name}-rt`;
@@ -56,12 +50,12 @@ const joinedTo = async (d: TestDaemon, net: string, ep: string) => (await d.req(
 const exists = async (d: TestDaemon, path: string) => (await d.req('GET', path)).status === 200;
 
 async function twoNetworks(d: TestDaemon, joinWeb: boolean): Promise<void> {
-  await ok(d, 'POST', '/networks', NET);
-  await ok(d, 'POST', '/networks', NET2);
-  await ok(d, 'POST', '/services', WEB);
-  await ok(d, 'POST', '/networks/crash2/endpoints', { name: 'side' });
-  await ok(d, 'POST', '/networks/crash2/endpoints/side/containers', joinBody(d));
-  if (joinWeb) await ok(d, 'POST', '/networks/crash/endpoints/web/containers', joinBody(d));
+  await d.ok('POST', '/networks', NET);
+  await d.ok('POST', '/networks', NET2);
+  await d.ok('POST', '/services', WEB);
+  await d.ok('POST', '/networks/crash2/endpoints', { name: 'side' });
+  await d.ok('POST', '/networks/crash2/endpoints/side/containers', joinBody(d));
+  if (joinWeb) await d.ok('POST', '/networks/crash/endpoints/web/containers', joinBody(d));
 }
 
 /** Docker's connect / disconnect of CID to the crash network, through the Docker API's socket. */
@@ -76,41 +70,41 @@ async function connected(d: TestDaemon): Promise<void> {
 const SCENARIOS: Scenario[] = [
   { label: 'create network', op: 'createNetwork', done: false, cleanSetup: true, setup: async () => undefined,
     request: () => ({ method: 'POST', path: '/networks', body: NET }), visible: (d) => exists(d, '/networks/crash') },
-  { label: 'delete network', op: 'deleteNetwork', done: true, setup: async (d) => { await ok(d, 'POST', '/networks', NET); },
+  { label: 'delete network', op: 'deleteNetwork', done: true, setup: async (d) => { await d.ok('POST', '/networks', NET); },
     request: () => ({ method: 'DELETE', path: '/networks/crash' }), visible: async (d) => !(await exists(d, '/networks/crash')) },
-  { label: 'publish service', op: 'createEndpoint', done: false, setup: async (d) => { await ok(d, 'POST', '/networks', NET); },
+  { label: 'publish service', op: 'createEndpoint', done: false, setup: async (d) => { await d.ok('POST', '/networks', NET); },
     request: () => ({ method: 'POST', path: '/services', body: WEB }), visible: (d) => exists(d, '/services/web') },
   // a bridge endpoint's delete changes nothing in the kernel, so it has no intent:
   // killed before its commit batch, the endpoint stays (as if never asked) and the retry deletes it
   { label: 'delete endpoint', op: 'deleteEndpoint', done: false,
-    setup: async (d) => { await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB); },
+    setup: async (d) => { await d.ok('POST', '/networks', NET); await d.ok('POST', '/services', WEB); },
     request: () => ({ method: 'DELETE', path: '/networks/crash/endpoints/web' }), visible: async (d) => !(await exists(d, '/services/web')) },
   { label: 'join (new sandbox)', op: 'join', done: false,
-    setup: async (d) => { await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB); },
+    setup: async (d) => { await d.ok('POST', '/networks', NET); await d.ok('POST', '/services', WEB); },
     request: (d) => ({ method: 'POST', path: '/networks/crash/endpoints/web/containers', body: joinBody(d) }), visible: (d) => joinedTo(d, 'crash', 'web') },
   { label: 'attach backend (existing sandbox)', op: 'join', done: false, cleanSetup: true, setup: (d) => twoNetworks(d, false),
     request: (d) => ({ method: 'POST', path: '/services/web/backend', body: joinBody(d) }), visible: (d) => joinedTo(d, 'crash', 'web') },
   { label: 'leave (last endpoint)', op: 'leave', done: true,
-    setup: async (d) => { await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB); await ok(d, 'POST', '/networks/crash/endpoints/web/containers', joinBody(d)); },
+    setup: async (d) => { await d.ok('POST', '/networks', NET); await d.ok('POST', '/services', WEB); await d.ok('POST', '/networks/crash/endpoints/web/containers', joinBody(d)); },
     request: () => ({ method: 'DELETE', path: `/networks/crash/endpoints/web/containers/${CID}` }), visible: async (d) => !(await joinedTo(d, 'crash', 'web')) },
   { label: 'join into the runtime\'s namespace', op: 'join', done: false,
-    setup: async (d) => { makeRuntimeNs(d); await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB); },
+    setup: async (d) => { makeRuntimeNs(d); await d.ok('POST', '/networks', NET); await d.ok('POST', '/services', WEB); },
     request: (d) => ({ method: 'POST', path: '/networks/crash/endpoints/web/containers', body: runtimeJoin(d) }), visible: (d) => joinedTo(d, 'crash', 'web') },
   { label: 'leave a runtime namespace the runtime already deleted', op: 'leave', done: true,
     setup: async (d) => {
       makeRuntimeNs(d);
-      await ok(d, 'POST', '/networks', NET); await ok(d, 'POST', '/services', WEB);
-      await ok(d, 'POST', '/networks/crash/endpoints/web/containers', runtimeJoin(d));
+      await d.ok('POST', '/networks', NET); await d.ok('POST', '/services', WEB);
+      await d.ok('POST', '/networks/crash/endpoints/web/containers', runtimeJoin(d));
       spawnSync('ip', ['netns', 'del', `${d.name}-rt`]);
     },
     request: () => ({ method: 'DELETE', path: `/networks/crash/endpoints/web/containers/${CID}` }), visible: async (d) => !(await joinedTo(d, 'crash', 'web')) },
   { label: 'detach backend (sandbox stays)', op: 'leave', done: true, setup: (d) => twoNetworks(d, true),
     request: () => ({ method: 'DELETE', path: `/services/web/backend/${CID}` }), visible: async (d) => !(await joinedTo(d, 'crash', 'web')) },
-  { label: 'docker connect (new sandbox)', op: 'connect', done: false, setup: async (d) => { await ok(d, 'POST', '/networks', NET); },
+  { label: 'docker connect (new sandbox)', op: 'connect', done: false, setup: async (d) => { await d.ok('POST', '/networks', NET); },
     request: dockerConnect, visible: (d) => connectedTo(d, 'crash') },
   { label: 'docker connect (existing sandbox)', op: 'connect', done: false, cleanSetup: true, setup: (d) => twoNetworks(d, false),
     request: dockerConnect, visible: (d) => connectedTo(d, 'crash') },
-  { label: 'docker disconnect (last network)', op: 'disconnect', done: true, setup: async (d) => { await ok(d, 'POST', '/networks', NET); await connected(d); },
+  { label: 'docker disconnect (last network)', op: 'disconnect', done: true, setup: async (d) => { await d.ok('POST', '/networks', NET); await connected(d); },
     request: dockerDisconnect, visible: async (d) => !(await connectedTo(d, 'crash')) },
   { label: 'docker disconnect (sandbox stays)', op: 'disconnect', done: true, setup: async (d) => { await twoNetworks(d, false); await connected(d); },
     request: dockerDisconnect, visible: async (d) => !(await connectedTo(d, 'crash')) },
@@ -183,7 +177,7 @@ async function walk(t: Test, s: Scenario, step: string): Promise<void> {
   t.same(await settle(d), [], 'store and kernel agree after the retry');
   lap('retry');
   if (await exists(d, '/networks/crash')) {
-    const eps = (await ok(d, 'GET', '/networks/crash/endpoints')).length;
+    const eps = (await d.ok('GET', '/networks/crash/endpoints')).length;
     const fill = await freeAddresses(d);
     t.equal(fill.made, CAPACITY - eps, `no address lost (${eps} endpoints, then ${JSON.stringify(fill.last)})`);
   }

@@ -18,12 +18,6 @@ function sh(argv: string[]): void {
   if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
 }
 
-async function ok(d: TestDaemon, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await d.req(method, path, body);
-  if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
 /** A namespace wired to d's host namespace by a veth, on 10.191.<n>.0/24, routed to the other one through the host. */
 function outside(t: Test, d: TestDaemon, n: number): string {
   const name = `lnetd-test-fw${n}-${randomBytes(3).toString('hex')}`;
@@ -56,9 +50,9 @@ t.test('where lnetd turned forwarding on, it forwards only for its bridges', asy
   t.ok(logged[0]?.changes.some((c: any) => c.sysctl === 'net.ipv4.ip_forward' && c.from === '0' && c.to === '1'), 'naming the sysctl, old and new value');
   t.match(table(d), /nfproto ipv4 .*drop/, "a drop for other forwarded traffic in lnetd's table");
 
-  const net = await ok(d, 'POST', '/networks', { name: 'fw', ipam: { subnet: '10.192.0.0/24' } });
-  await ok(d, 'POST', `/networks/${net}/endpoints`, { name: 'c1' });
-  const key = await ok(d, 'POST', `/networks/${net}/endpoints/c1/containers`, { container_id: 'f'.repeat(64) });
+  const net = await d.ok('POST', '/networks', { name: 'fw', ipam: { subnet: '10.192.0.0/24' } });
+  await d.ok('POST', `/networks/${net}/endpoints`, { name: 'c1' });
+  const key = await d.ok('POST', `/networks/${net}/endpoints/c1/containers`, { container_id: 'f'.repeat(64) });
   t.ok(ping(key, '10.191.1.2'), 'a container reaches the outside (traffic from a bridge)');
   t.notOk(ping(a, '10.191.2.2'), 'A does not reach B through the host: not lnetd traffic');
 

@@ -15,12 +15,6 @@ t.setTimeout(90_000);
 
 const cid = (n: number) => n.toString(16).padStart(4, '0').repeat(16);
 
-async function ok(d: TestDaemon, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await d.req(method, path, body);
-  if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
 /** A second daemon in d's namespace with its own data dir, socket and netns dir. */
 function second(d: TestDaemon, runDir: string): { status: number | null; stderr: string } {
   const own = join(d.dir, 'second');
@@ -40,11 +34,11 @@ t.test('a second lnetd in the same network namespace changes nothing of the firs
   const d = new TestDaemon();
   t.teardown(() => d.cleanup());
   await d.start();
-  const net = await ok(d, 'POST', '/networks', { name: 'first', ipam: { subnet: '10.181.0.0/24' } });
+  const net = await d.ok('POST', '/networks', { name: 'first', ipam: { subnet: '10.181.0.0/24' } });
   const keys: string[] = [];
   for (let i = 1; i <= 2; i++) {
-    await ok(d, 'POST', `/networks/${net}/endpoints`, { name: `c${i}` });
-    keys.push(await ok(d, 'POST', `/networks/${net}/endpoints/c${i}/containers`, { container_id: cid(i) }));
+    await d.ok('POST', `/networks/${net}/endpoints`, { name: `c${i}` });
+    keys.push(await d.ok('POST', `/networks/${net}/endpoints/c${i}/containers`, { container_id: cid(i) }));
   }
   const before = snapshot(d);
 
@@ -69,5 +63,5 @@ t.test('a second lnetd in the same network namespace changes nothing of the firs
   // after the first stops, its lock is free: a daemon with its data dir starts
   t.equal(await d.stop('SIGTERM'), 0);
   await d.start();
-  t.equal((await ok(d, 'GET', `/networks/${net}/endpoints`)).length, 2, 'restart takes the lock again');
+  t.equal((await d.ok('GET', `/networks/${net}/endpoints`)).length, 2, 'restart takes the lock again');
 });

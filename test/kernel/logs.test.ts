@@ -15,12 +15,6 @@ import { ping } from '../lib/traffic.js';
 
 t.setTimeout(120_000);
 
-async function ok(d: TestDaemon, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await d.req(method, path, body);
-  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
 t.test('under journald: priorities, kernel steps at debug, refusals with their code, changes with what they changed', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lnetd-logs-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,13 +30,13 @@ t.test('under journald: priorities, kernel steps at debug, refusals with their c
 
   const bad = await d.req('POST', '/networks?trace=1', { name: 'bad', ipam: { subnet: '10.193.0.0/33' } });
   t.equal(bad.status, 400);
-  const net = await ok(d, 'POST', '/networks', { name: 'logs', ipam: { subnet: '10.193.0.0/24' }, options: { bridge_name: 'lnlogs0' } });
+  const net = await d.ok('POST', '/networks', { name: 'logs', ipam: { subnet: '10.193.0.0/24' }, options: { bridge_name: 'lnlogs0' } });
   const keys: string[] = [];
   const addrs: string[] = [];
   for (const name of ['c1', 'c2']) {
-    const ep = await ok(d, 'POST', `/networks/${net}/endpoints`, { name, exposed_ports: [], port_mapping: [] });
-    keys.push(await ok(d, 'POST', `/networks/${net}/endpoints/${ep}/containers`, { container_id: `logs-${name}` }));
-    addrs.push((await ok(d, 'GET', `/networks/${net}/endpoints/${ep}`)).ipv4_address.split('/')[0]);
+    const ep = await d.ok('POST', `/networks/${net}/endpoints`, { name, exposed_ports: [], port_mapping: [] });
+    keys.push(await d.ok('POST', `/networks/${net}/endpoints/${ep}/containers`, { container_id: `logs-${name}` }));
+    addrs.push((await d.ok('GET', `/networks/${net}/endpoints/${ep}`)).ipv4_address.split('/')[0]);
   }
   t.ok(ping(keys[0]!, addrs[1]!), 'c1 reaches c2 over the bridge');
 
@@ -71,7 +65,7 @@ t.test('under journald: priorities, kernel steps at debug, refusals with their c
   t.notOk(all.some((l) => l.includes('kernel links')), 'reads only at trace');
 
   // a leave and the deletes, then a clean stop
-  await ok(d, 'DELETE', `/networks/${net}/endpoints/${(await ok(d, 'GET', `/networks/${net}/endpoints?name=c1`))[0].id}/containers/logs-c1`);
+  await d.ok('DELETE', `/networks/${net}/endpoints/${(await d.ok('GET', `/networks/${net}/endpoints?name=c1`))[0].id}/containers/logs-c1`);
   t.ok(lines().some((l) => l.startsWith('<6>') && l.includes('change=container.leave') && l.includes(`sandbox_key=${keys[0]}`) && l.includes('interface=eth0')), 'the leave with its sandbox key and interface');
   t.equal(await d.stop(), 0);
   t.ok(lines().some((l) => l.startsWith('<6>INFO  stopping')), 'the stop line at info');

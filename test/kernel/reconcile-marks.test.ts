@@ -14,23 +14,17 @@ t.setTimeout(120_000);
 
 const cid = (n: number) => n.toString(16).padStart(4, '0').repeat(16);
 
-async function ok(d: TestDaemon, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await d.req(method, path, body);
-  if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
 const links = (d: TestDaemon): any[] => JSON.parse(d.exec(['ip', '-j', '-d', 'link']).stdout);
 
 t.test('wrong records: live objects are quarantined until an operator confirms', async (t) => {
   const d = new TestDaemon();
   t.teardown(() => d.cleanup());
   await d.start();
-  const net = await ok(d, 'POST', '/networks', { name: 'm', ipam: { subnet: '10.201.0.0/24' } });
+  const net = await d.ok('POST', '/networks', { name: 'm', ipam: { subnet: '10.201.0.0/24' } });
   const keys: string[] = [];
   for (let i = 1; i <= 3; i++) {
-    await ok(d, 'POST', `/networks/${net}/endpoints`, { name: `c${i}` });
-    keys.push(await ok(d, 'POST', `/networks/${net}/endpoints/c${i}/containers`, { container_id: cid(i) }));
+    await d.ok('POST', `/networks/${net}/endpoints`, { name: `c${i}` });
+    keys.push(await d.ok('POST', `/networks/${net}/endpoints/c${i}/containers`, { container_id: cid(i) }));
   }
   const id = readFileSync(join(d.dataDir, 'lnetd-instance'), 'utf8').trim();
   const bridge = `lnet-${net.slice(0, 8)}`;
@@ -50,17 +44,17 @@ t.test('wrong records: live objects are quarantined until an operator confirms',
   const names = links(d).map((l) => l.ifname);
   t.ok(ours.every((l) => names.includes(l.ifname)), 'nothing was deleted');
   t.ok(ping(keys[0], '10.201.0.1'), 'a container still reaches its gateway over the kept bridge');
-  const report = await ok(d, 'GET', '/_reconcile');
+  const report = await d.ok('GET', '/_reconcile');
   t.equal(report.mark, `lnetd:${id}`);
   t.same(report.quarantined.map((s: any) => s.name).sort(), [...ours.map((l) => l.ifname), ...keys.map((k) => k.split('/').pop())].sort(), 'GET /_reconcile lists the bridge, veths and sandboxes');
   t.ok(report.quarantined.every((s: any) => typeof s.live === 'string'), 'each with why it is live');
-  t.equal((await ok(d, 'GET', '/_stats')).quarantined, 7, '/_stats counts them');
-  t.same((await ok(d, 'POST', '/_reconcile')).quarantined.length, 7, 'POST without apply is a dry run');
+  t.equal((await d.ok('GET', '/_stats')).quarantined, 7, '/_stats counts them');
+  t.same((await d.ok('POST', '/_reconcile')).quarantined.length, 7, 'POST without apply is a dry run');
   t.ok(links(d).some((l) => l.ifname === bridge), 'which removed nothing');
   t.equal((await d.req('POST', '/_reconcile?apply=maybe')).status, 400, 'apply must be true or false');
 
-  await ok(d, 'POST', '/_reconcile?apply=true');
+  await d.ok('POST', '/_reconcile?apply=true');
   const after = links(d).map((l) => l.ifname);
   t.notOk(ours.some((l) => after.includes(l.ifname)), 'apply=true removes them');
-  t.same((await ok(d, 'GET', '/_reconcile')).quarantined, [], 'and the quarantine is empty');
+  t.same((await d.ok('GET', '/_reconcile')).quarantined, [], 'and the quarantine is empty');
 });

@@ -23,17 +23,11 @@ function sh(argv: string[]): void {
   if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
 }
 
-async function ok(d: TestDaemon, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await d.req(method, path, body);
-  if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
 /** Endpoint + join; the endpoint as the API shows it afterwards. */
 async function container(d: TestDaemon, net: string, name: string, n: number, body: object = {}): Promise<any> {
-  await ok(d, 'POST', `/networks/${net}/endpoints`, { name, ...body });
-  await ok(d, 'POST', `/networks/${net}/endpoints/${name}/containers`, { container_id: cid(n) });
-  return ok(d, 'GET', `/networks/${net}/endpoints/${name}`);
+  await d.ok('POST', `/networks/${net}/endpoints`, { name, ...body });
+  await d.ok('POST', `/networks/${net}/endpoints/${name}/containers`, { container_id: cid(n) });
+  return d.ok('GET', `/networks/${net}/endpoints/${name}`);
 }
 
 /** What `ip netns del` does to a sandbox: unmount and remove its file. */
@@ -51,8 +45,8 @@ async function daemon(t: Test): Promise<TestDaemon> {
 
 t.test('start-up removes what no record explains and re-creates what records need', async (t) => {
   const d = await daemon(t);
-  const net = await ok(d, 'POST', '/networks', { name: 'rec', ipam: { subnet: '10.131.0.0/24' } });
-  const spare = await ok(d, 'POST', '/networks', { name: 'spare', ipam: { subnet: '10.132.0.0/24' } });
+  const net = await d.ok('POST', '/networks', { name: 'rec', ipam: { subnet: '10.131.0.0/24' } });
+  const spare = await d.ok('POST', '/networks', { name: 'spare', ipam: { subnet: '10.132.0.0/24' } });
   const web = await container(d, 'rec', 'web', 1, WEB_PORTS);
   t.same(await settle(d), [], 'consistent before');
   t.equal(await d.stop('SIGTERM'), 0);
@@ -88,10 +82,10 @@ t.test('start-up removes what no record explains and re-creates what records nee
 
 t.test('after a reboot: networks, bridges and rules come back; gone sandboxes are released', async (t) => {
   const d = await daemon(t);
-  await ok(d, 'POST', '/networks', { name: 'boot', enable_ipv6: true, ipam: { config: [{ subnet: '10.133.0.0/24' }, { subnet: 'fd13:3::/64' }] } });
+  await d.ok('POST', '/networks', { name: 'boot', enable_ipv6: true, ipam: { config: [{ subnet: '10.133.0.0/24' }, { subnet: 'fd13:3::/64' }] } });
   const a = await container(d, 'boot', 'a', 1, WEB_PORTS);
   const b = await container(d, 'boot', 'b', 2);
-  const nets = (await ok(d, 'GET', '/networks')).map((n: any) => n.id).sort();
+  const nets = (await d.ok('GET', '/networks')).map((n: any) => n.id).sort();
   await d.stop('SIGKILL');
   // the reboot: every namespace, mount and kernel object goes; the data dir stays
   for (const m of mountsUnder(d.netnsDir)) sh(['umount', '-l', m]);
@@ -100,23 +94,23 @@ t.test('after a reboot: networks, bridges and rules come back; gone sandboxes ar
   sh(['ip', 'netns', 'add', d.name]);
   sh(['ip', '-n', d.name, 'link', 'set', 'lo', 'up']);
   await d.start();
-  t.same((await ok(d, 'GET', '/networks')).map((n: any) => n.id).sort(), nets, 'same networks');
+  t.same((await d.ok('GET', '/networks')).map((n: any) => n.id).sort(), nets, 'same networks');
   t.same(await settle(d), [], 'bridges, gateways and rules re-created; store and kernel agree');
   t.ok(nftTable(d)?.chains.some((c) => c.startsWith(`n-${a.network_id.slice(0, 12)}`)), 'the network has its chains again');
-  const a2 = await ok(d, 'GET', '/networks/boot/endpoints/a');
+  const a2 = await d.ok('GET', '/networks/boot/endpoints/a');
   t.equal(a2.container_id, '', 'a released');
-  t.equal((await ok(d, 'GET', '/networks/boot/endpoints/b')).container_id, '', 'b released');
+  t.equal((await d.ok('GET', '/networks/boot/endpoints/b')).container_id, '', 'b released');
   t.equal(a2.ipv4_address, a.ipv4_address, 'a keeps its address');
   t.same(a2.port_mapping, a.port_mapping, 'a keeps its port reservation');
-  t.equal((await ok(d, 'GET', '/_stats')).sandboxes, 0, 'no sandbox records left');
+  t.equal((await d.ok('GET', '/_stats')).sandboxes, 0, 'no sandbox records left');
   const c = await container(d, 'boot', 'c', 3);
   t.not(c.ipv4_address, a.ipv4_address, 'a new endpoint does not get a kept address');
   t.not(c.ipv4_address, b.ipv4_address);
   const taken = await d.req('POST', '/networks/boot/endpoints', { name: 'x', ...WEB_PORTS });
   t.equal(taken.status, 409, 'the kept host port is still reserved');
   // the containers come back
-  const ka = await ok(d, 'POST', '/networks/boot/endpoints/a/containers', { container_id: cid(1) });
-  const kb = await ok(d, 'POST', '/networks/boot/endpoints/b/containers', { container_id: cid(2) });
+  const ka = await d.ok('POST', '/networks/boot/endpoints/a/containers', { container_id: cid(1) });
+  const kb = await d.ok('POST', '/networks/boot/endpoints/b/containers', { container_id: cid(2) });
   t.same(await settle(d), [], 'agree after re-joining');
   t.ok(ping(kb, ip(a.ipv4_address)), 'b pings a again');
   await serve(ka, 80, 'web');
@@ -125,7 +119,7 @@ t.test('after a reboot: networks, bridges and rules come back; gone sandboxes ar
 
 t.test('nft flush ruleset, then POST /_reapply and SIGHUP rebuild our rules', async (t) => {
   const d = await daemon(t);
-  await ok(d, 'POST', '/networks', { name: 'fw', ipam: { subnet: '10.134.0.0/24' } });
+  await d.ok('POST', '/networks', { name: 'fw', ipam: { subnet: '10.134.0.0/24' } });
   const web = await container(d, 'fw', 'web', 1, WEB_PORTS);
   const peer = await container(d, 'fw', 'peer', 2);
   await serve(web.sandbox_key, 80, 'web');
@@ -147,7 +141,7 @@ t.test('nft flush ruleset, then POST /_reapply and SIGHUP rebuild our rules', as
   t.ok(works(), 'port map works again after SIGHUP');
   t.equal((await d.req('GET', '/_ping')).status, 200, 'the daemon lives on');
   // re-applying while joins publish ports must not lose any of them
-  for (let i = 0; i < 12; i++) await ok(d, 'POST', '/networks/fw/endpoints', { name: `p${i}`, port_mapping: [{ proto: 6, port: 80, host_port: 9000 + i }] });
+  for (let i = 0; i < 12; i++) await d.ok('POST', '/networks/fw/endpoints', { name: `p${i}`, port_mapping: [{ proto: 6, port: 80, host_port: 9000 + i }] });
   const mixed = await Promise.all([
     ...Array.from({ length: 12 }, (_, i) => d.req('POST', `/networks/fw/endpoints/p${i}/containers`, { container_id: cid(10 + i) })),
     ...Array.from({ length: 4 }, () => d.req('POST', '/_reapply')),
@@ -158,8 +152,8 @@ t.test('nft flush ruleset, then POST /_reapply and SIGHUP rebuild our rules', as
 
 t.test('leave and endpoint delete succeed when someone else deleted the namespace', async (t) => {
   const d = await daemon(t);
-  await ok(d, 'POST', '/networks', { name: 'gone', ipam: { subnet: '10.135.0.0/24' } });
-  await ok(d, 'POST', '/networks', { name: 'gone2', ipam: { subnet: '10.136.0.0/24' } });
+  await d.ok('POST', '/networks', { name: 'gone', ipam: { subnet: '10.135.0.0/24' } });
+  await d.ok('POST', '/networks', { name: 'gone2', ipam: { subnet: '10.136.0.0/24' } });
   const web = await container(d, 'gone', 'web', 1, WEB_PORTS);
   const two = await container(d, 'gone2', 'two', 1);
   t.equal(two.sandbox_key, web.sandbox_key, 'one sandbox, two networks');
@@ -186,7 +180,7 @@ t.test('leave and endpoint delete succeed when someone else deleted the namespac
   await d.stop('SIGTERM');
   deleteNetnsBehindOurBack(back.sandbox_key);
   await d.start();
-  t.equal((await ok(d, 'GET', '/networks/gone/endpoints/back')).container_id, '', 'released at start-up');
+  t.equal((await d.ok('GET', '/networks/gone/endpoints/back')).container_id, '', 'released at start-up');
   t.same(await settle(d), [], 'store and kernel agree');
   t.equal((await d.req('DELETE', '/networks/gone/endpoints/back')).status, 200);
 });

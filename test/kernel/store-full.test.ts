@@ -13,12 +13,6 @@ t.setTimeout(120_000);
 
 const cid = (n: number) => n.toString(16).padStart(4, '0').repeat(16);
 
-async function ok(d: TestDaemon, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await d.req(method, path, body);
-  if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
 /** Retry a write until the daemon takes it (it refuses while the store is failed). */
 async function eventually(d: TestDaemon, method: string, path: string, body?: unknown): Promise<any> {
   const deadline = Date.now() + 20_000;
@@ -40,7 +34,7 @@ t.test('after a write error nothing is acknowledged that is not durable', async 
   mnt.run(['mkdir', '-p', d.dataDir]);
   mnt.run(['mount', '-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', d.dataDir]);
   await d.start();
-  const before = await ok(d, 'POST', '/networks', { name: 'before', ipam: { subnet: '10.171.0.0/24' } });
+  const before = await d.ok('POST', '/networks', { name: 'before', ipam: { subnet: '10.171.0.0/24' } });
 
   // fill the disk, then write until the store fails
   mnt.run(['dd', 'if=/dev/zero', `of=${d.dataDir}/fill`, 'bs=64k'], true);
@@ -62,23 +56,23 @@ t.test('after a write error nothing is acknowledged that is not durable', async 
   t.equal((await d.req('GET', '/_ping')).status, 200, '/_ping is OK again after the reopen');
   const acked: string[] = [];
   for (let i = 1; i <= 3; i++) {
-    await ok(d, 'POST', `/networks/${net}/endpoints`, { name: `c${i}` });
-    await ok(d, 'POST', `/networks/${net}/endpoints/c${i}/containers`, { container_id: cid(i) });
+    await d.ok('POST', `/networks/${net}/endpoints`, { name: `c${i}` });
+    await d.ok('POST', `/networks/${net}/endpoints/c${i}/containers`, { container_id: cid(i) });
     acked.push(`c${i}`);
   }
-  await ok(d, 'POST', `/networks/${before}/endpoints`, { name: 'gone' });
-  await ok(d, 'DELETE', `/networks/${before}/endpoints/gone`);
-  const eps = await ok(d, 'GET', `/networks/${net}/endpoints`);
+  await d.ok('POST', `/networks/${before}/endpoints`, { name: 'gone' });
+  await d.ok('DELETE', `/networks/${before}/endpoints/gone`);
+  const eps = await d.ok('GET', `/networks/${net}/endpoints`);
   const veths = eps.map((e: any) => `lv${e.id.slice(0, 11)}`);
   t.ok(veths.every((v: string) => links(d).includes(v)), 'the joined containers are plugged in');
 
   // restart: everything acknowledged is there, and reconcile kept it
   t.equal(await d.stop('SIGTERM'), 0);
   await d.start();
-  const names = (await ok(d, 'GET', '/networks')).map((n: any) => n.name);
+  const names = (await d.ok('GET', '/networks')).map((n: any) => n.name);
   t.ok(names.includes('before') && names.includes('after'), 'networks acknowledged before and after the failure survive');
-  t.same((await ok(d, 'GET', `/networks/${net}/endpoints`)).map((e: any) => e.name).sort(), acked, 'every acknowledged endpoint survives');
-  t.same((await ok(d, 'GET', `/networks/${before}/endpoints`)), [], 'the acknowledged delete survives');
+  t.same((await d.ok('GET', `/networks/${net}/endpoints`)).map((e: any) => e.name).sort(), acked, 'every acknowledged endpoint survives');
+  t.same((await d.ok('GET', `/networks/${before}/endpoints`)), [], 'the acknowledged delete survives');
   const now = links(d);
   t.ok(veths.every((v: string) => now.includes(v)), 'reconcile kept the veths of acknowledged joins');
   t.ok(now.includes(`lnet-${net.slice(0, 8)}`), 'and the bridge');

@@ -150,6 +150,13 @@ export class TestDaemon {
     return request(this.socket, method, path, body);
   }
 
+  /** A request that must answer 200: its parsed body, else an error naming method, path, status and body. */
+  async ok(method: string, path: string, body?: unknown): Promise<any> {
+    const r = await this.req(method, path, body);
+    if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+    return r.json;
+  }
+
   /** A request to the Docker Engine API's socket. */
   docker(method: string, path: string, body?: unknown): Promise<Reply> {
     return request(this.dockerSocket, method, path, body);

@@ -73,6 +73,16 @@ export class InProc {
     return request(this.dockerSocket, method, path, body, raw);
   }
 
+  /** A restart: stop serving, then a new controller (a new InProc) on the same
+   *  store, kernel and firewall, as the daemon's next start would find them. */
+  async restart(opts: Omit<NonNullable<Parameters<InProc['start']>[0]>, 'store'> = {}): Promise<InProc> {
+    await this.stopServing();
+    const q = new InProc();
+    q.kernel = this.kernel;
+    q.firewall = this.firewall;
+    return q.start({ ...opts, store: this.store });
+  }
+
   /** Stop serving but keep store and kernel, to start a new controller on them. */
   async stopServing(): Promise<void> {
     this.closeApi();

@@ -75,11 +75,7 @@ t.test('state survives a new controller on the same store; an intent left behind
   Controller.prototype.clearIntent = origClear;
   t.equal(r.status, 500);
   t.equal((await p.store.entries('journal')).length, 1, 'intent left behind');
-  await p.stopServing();
-  const q = new InProc();
-  q.kernel = p.kernel;
-  q.firewall = p.firewall;
-  await q.start({ store: p.store });
+  const q = await p.restart();
   t.teardown(() => q.stopServing());
   t.same(await p.store.entries('journal'), [], 'journal recovered');
   t.equal((await q.req('GET', '/networks?name=keep')).json[0].id, net, 'network kept');

@@ -107,12 +107,8 @@ t.test('reconcile emits through the same path: a sandbox whose namespace went is
   const ep = (await p.req('POST', `/networks/${net}/endpoints`, { name: 'e' })).json;
   const key = (await p.req('POST', `/networks/${net}/endpoints/${ep}/containers`, { container_id: CID })).json;
   const from = p.c.events.lastSeq + 1;
-  await p.stopServing();
   await p.kernel.deleteNetns(key);  // e.g. a reboot: the sandbox is gone
-  const q = new InProc();
-  q.kernel = p.kernel;
-  q.firewall = p.firewall;
-  await q.start({ store: p.store });
+  const q = await p.restart();
   t.teardown(() => q.close());
   const after = q.c.events.replay(from);
   t.same(after.map((e) => `${e.type}.${e.action}`), ['container.leave']);

@@ -27,11 +27,7 @@ t.test('a join a crash interrupted is undone at the next start, its sandbox file
   t.equal((await p.store.entries('journal')).length, 1, 'its intent is left');
   const stray = join(p.filesDir, `${tempPrefix('hosts')}0123456789abcdef`);
   writeFileSync(stray, 'half written');  // what a kill between write and rename leaves
-  await p.stopServing();
-  const q = new InProc();
-  q.kernel = p.kernel;
-  q.firewall = p.firewall;
-  await q.start({ store: p.store });
+  const q = await p.restart();
   t.teardown(() => q.stopServing());
   t.same(await p.store.entries('journal'), [], 'the intent is done');
   t.notOk(existsSync(stray), 'recovery swept the temporary copy beside the sandbox file');

@@ -75,11 +75,7 @@ t.test('a driver whose endpoints have kernel work (endpointKernelWork not false)
   t.equal(p.store.writes - before, 1, 'the intent was written (and no commit)');
   const intents = (await p.store.entries<{ op: string; data: { endpoint: { name: string } } }>('journal')).map(([, j]) => j);
   t.same(intents.map((j) => [j.op, j.data.endpoint.name]), [['createEndpoint', 'guarded']], 'a createEndpoint intent naming the endpoint');
-  await p.stopServing();
-  const q = new InProc();
-  q.kernel = p.kernel;
-  q.firewall = p.firewall;
-  await q.start({ store: p.store });
+  const q = await p.restart();
   t.teardown(() => q.stopServing());
   t.same(await p.store.entries('journal'), [], 'recovered at the next start');
   t.equal((await q.req('GET', `/networks/${net}/endpoints/guarded`)).status, 404, 'the create is undone');
