@@ -25,7 +25,8 @@ async function load(socketPath: string, connections: number, seconds: number): P
   return { rps: r.requests.average, p99: r.latency.p99 };
 }
 
-async function startBare(dir: string, body: string): Promise<() => void> {
+/** A bare node:http server in a process of its own, answering every request with `body` on DIR/bare.sock. */
+export async function startBare(dir: string, body: string): Promise<() => void> {
   const socket = join(dir, 'bare.sock');
   const file = join(dir, 'networks.json');
   writeFileSync(file, body);

@@ -21,6 +21,7 @@ import { FLOOR_BIN } from './floor/process.js';
 import { concurrency } from './concurrency.js';
 import { scaleAndMemory } from './scale.js';
 import { apiBench } from './api.js';
+import { httpFloor } from './http-floor.js';
 import { cniPluginBench } from './cni-plugin.js';
 import { dnsBench, dnsTable } from './dns.js';
 import { table, toJson } from './report.js';
@@ -63,6 +64,7 @@ async function bench(o: Options): Promise<void> {
   const floorParts = floor && floor.parts.ns.length
     ? { netns_ms: round3(median(floor.parts.ns)), veth_ms: round3(median(floor.parts.veth)), inside_ms: round3(median(floor.parts.inside)) }
     : null;
+  const http = lnetd ? await httpFloor(tmp, o.n * o.rounds) : null;
   let conc = null;
   if (lnetd && o.concurrentN > 0) { log(`concurrency: ${o.clients.join(', ')} clients, ${o.concurrentN} attaches each`); conc = await concurrency(tmp, o.clients, o.concurrentN, log); }
   let sm = null;
@@ -73,7 +75,7 @@ async function bench(o: Options): Promise<void> {
   // the DNS stage (scripts/bench/dns.ts): not in --smoke; LNETD_BENCH_DNS_SECONDS=0 skips it
   const dnsSeconds = o.smoke ? 0 : Number(process.env.LNETD_BENCH_DNS_SECONDS ?? 3);
   const dns = lnetd && dnsSeconds > 0 ? await dnsBench(tmp, dnsSeconds, log) : null;
-  const j = { ...toJson(o.n, res, { floor_parts: floorParts, concurrency: conc, scale: sm?.scale ?? null, api, memory: sm?.memory ?? null }), cni_plugin: cniPlugin, dns };
+  const j = { ...toJson(o.n, res, { floor_parts: floorParts, http_floor: http, concurrency: conc, scale: sm?.scale ?? null, api, memory: sm?.memory ?? null }), cni_plugin: cniPlugin, dns };
   process.stdout.write(table(j, res));
   if (cniPlugin) process.stdout.write(`CNI ADD end to end (process per call, n=${cniPlugin.n}): lnetd-cni ${cniPlugin.lnetd_cni.add.median_ms} / ${cniPlugin.lnetd_cni.add.p95_ms} ms, bridge+host-local ${cniPlugin.cni_bridge?.add.median_ms ?? '-'} / ${cniPlugin.cni_bridge?.add.p95_ms ?? '-'} ms (median / p95; x${cniPlugin.add_x_bridge ?? '-'}); DEL ${cniPlugin.lnetd_cni.del.median_ms} vs ${cniPlugin.cni_bridge?.del.median_ms ?? '-'} ms; node itself starts in ${cniPlugin.node_start_ms} ms\n`);
   if (dns) process.stdout.write(dnsTable(dns));

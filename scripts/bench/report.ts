@@ -8,6 +8,7 @@ import { type Summary, median, round3, summarize } from './stats.js';
 import type { SystemResult } from './runner.js';
 import type { ScaleResult, MemoryResult } from './scale.js';
 import type { ApiResult } from './api.js';
+import type { HttpFloor } from './http-floor.js';
 import type { ConcurrencyResult, Level } from './concurrency.js';
 
 export interface SystemJson {
@@ -26,6 +27,8 @@ export interface BenchJson {
   date: string; machine: string; n: number;
   systems: Record<string, SystemJson>;
   floor_parts: FloorParts | null;
+  /** Two requests to a bare node:http server: the least an HTTP-driven attach or detach costs. */
+  http_floor: HttpFloor | null;
   concurrency: ConcurrencyResult | null;
   scale: ScaleResult | null; api: ApiResult | null; memory: MemoryResult | null;
 }
@@ -101,6 +104,11 @@ export function table(j: BenchJson, res: Map<string, SystemResult>): string {
     'gone: from asking for the detach until the host veth is really deleted', ''];
   out.push(...systemsTable(j, res));
   if (j.floor_parts) out.push(`  floor: namespace ${f(j.floor_parts.netns_ms)} ms, veth message ${f(j.floor_parts.veth_ms)} ms, inside message ${f(j.floor_parts.inside_ms)} ms`);
+  const fl = j.systems.floor;
+  if (j.http_floor && fl) {
+    const h = j.http_floor.two_requests_ms;
+    out.push(`  bare HTTP: two requests to a bare node:http server over a unix socket ${f(h)} ms (n=${j.http_floor.n}): ${x(h / fl.attach.median_ms)} the floor's attach, ${x(h / fl.detach.median_ms)} its detach`);
+  }
   for (const [name, r] of res) if (r.procs) out.push(procLine(name, r));
   if (j.systems['lnetd-docker']) out.push('  lnetd connect: the Docker API\'s POST /networks/{id}/connect (endpoint + join in one request and one operation); detach: /disconnect');
   for (const [name, s] of Object.entries(j.systems)) {
