@@ -25,9 +25,8 @@ export async function connect(c: Controller, netRef: string, req: ConnectInput):
   if (existingKey) keys.push(keyLock(existingKey));
   return c.locks.with(keys, async () => {
     const net0 = c.network(netId);
-    const eps = c.state.networkEndpoints(netId);
-    if (eps.some((e) => e.container === req.containerId)) throw new Conflict(`container ${req.containerId} is already connected to network ${net0.name}`, 'ALREADY_JOINED');
-    if (eps.some((e) => e.name === req.name)) throw new Conflict(`endpoint with name ${req.name} already exists in network ${net0.name}`, 'NAME_IN_USE');
+    if (containerEndpoint(c, netId, req.containerId)) throw new Conflict(`container ${req.containerId} is already connected to network ${net0.name}`, 'ALREADY_JOINED');
+    if (c.state.hasEndpointNamed(netId, req.name)) throw new Conflict(`endpoint with name ${req.name} already exists in network ${net0.name}`, 'NAME_IN_USE');
     const joinReq: JoinInput = { containerId: req.containerId, dns: [], extraHosts: [], useDefaultSandbox: false };
     const { sb: sb0, fresh } = await sandboxFor(c, net0, joinReq);
     if (sb0.isDefault) throw new BadRequest(`container ${req.containerId} is in the host's namespace: it can't be connected to network ${net0.name}`, 'NOT_SUPPORTED');
@@ -82,9 +81,18 @@ export async function connect(c: Controller, netRef: string, req: ConnectInput):
   });
 }
 
+/** The container's endpoint in the network: found from its sandbox's few endpoints, not a scan of
+ *  the network's (a scan only for a container without a sandbox record). */
+function containerEndpoint(c: Controller, netId: string, containerId: string): EndpointRecord | undefined {
+  const sb = c.state.sandboxes.get(containerId);
+  const mine = (e: EndpointRecord | undefined): e is EndpointRecord => !!e && e.networkId === netId && e.container === containerId;
+  if (sb) return sb.endpoints.map((id) => c.state.endpoints.get(id)).find(mine);
+  return c.state.networkEndpoints(netId).find(mine);
+}
+
 /** The endpoint a container holds in a network, or a 404 naming both. */
 export function connectedEndpoint(c: Controller, netId: string, containerId: string): EndpointRecord {
-  const ep = c.state.networkEndpoints(netId).find((e) => e.container === containerId);
+  const ep = containerEndpoint(c, netId, containerId);
   if (!ep) throw new NotFound(`container ${containerId} is not connected to network ${c.network(netId).name}`, 'CONTAINER_NOT_FOUND');
   return ep;
 }

@@ -24,10 +24,13 @@ export function endpointAddresses(c: Controller, net: NetworkRecord, req: Create
   if (req.noAddress) return { extra: [], net };
   if (req.ipv4 && !net.ipv4) throw new BadRequest(`network ${net.name} has no IPv4 (enable_ipv4 false): ipv4_address can't be used`, 'NOT_SUPPORTED');
   if (req.ipv6 && !v6net) throw new BadRequest(`network ${net.name} has no IPv6: ipv6_address can't be used`, 'NOT_SUPPORTED');
-  const inUse = new Set(c.state.addressesByNetwork.get(net.id) ?? []);
+  // the network's addresses plus this request's own, without copying the network's set
+  const held = c.state.addressesByNetwork.get(net.id);
+  const mine = new Set<string>();
+  const inUse = { has: (a: string) => mine.has(a) || !!held?.has(a) };
   const take = (rec: SubnetRecord, want?: string) => {
     const a = allocate(rec, inUse, want);
-    inUse.add(a.address);
+    mine.add(a.address);
     return { cidr: allocationCidr(a), rec: a.cursor === undefined ? rec : { ...rec, cursor: a.cursor } };
   };
   const v4 = net.ipv4 ? take(net.ipv4, req.ipv4) : undefined;
@@ -63,7 +66,7 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
   const keys = [`net:${netId}`, ...(req.portMapping.length ? ['ports'] : [])];
   return c.locks.with(keys, async () => {
     const net0 = c.network(netId);
-    if (c.state.networkEndpoints(netId).some((e) => e.name === req.name)) {
+    if (c.state.hasEndpointNamed(netId, req.name)) {
       throw new Conflict(`endpoint name ${req.name} is already in use in network ${net0.name}`, 'NAME_IN_USE');
     }
     if (req.mac) checkMac(c, net0, req.mac);

@@ -17,6 +17,8 @@ export class State {
   readonly sandboxes = new Map<string, SandboxRecord>();
   /** Own-namespace sandboxes by key (netns path) → container id; the shared default one is left out. */
   readonly sandboxByKey = new Map<string, string>();
+  /** Endpoint ids per network by endpoint name: a create's name check without a scan of the network. */
+  private readonly endpointNames = new Map<string, Map<string, Set<string>>>();
   /** Addresses in use per network (endpoint addresses; gateway/aux are IPAM's). */
   readonly addressesByNetwork = new Map<string, Set<string>>();
   /** Host ports of the endpoints' port mappings, by canonical address (allocation reads it). */
@@ -33,7 +35,7 @@ export class State {
 
   /** Forget everything and load again (after the store was reopened). */
   async reload(store: Store): Promise<void> {
-    for (const m of [this.networks, this.networkByName, this.endpoints, this.endpointsByNetwork, this.sandboxes, this.sandboxByKey, this.addressesByNetwork]) m.clear();
+    for (const m of [this.networks, this.networkByName, this.endpoints, this.endpointsByNetwork, this.endpointNames, this.sandboxes, this.sandboxByKey, this.addressesByNetwork]) m.clear();
     this.ports.clear();
     await this.load(store);
   }
@@ -50,6 +52,11 @@ export class State {
   networkEndpoints(networkId: string): EndpointRecord[] {
     const ids = this.endpointsByNetwork.get(networkId) ?? new Set<string>();
     return [...ids].map((id) => this.endpoints.get(id)!).filter(Boolean);
+  }
+
+  /** Whether an endpoint of the network has this name (O(1), not a scan of its endpoints). */
+  hasEndpointNamed(networkId: string, name: string): boolean {
+    return (this.endpointNames.get(networkId)?.get(name)?.size ?? 0) > 0;
   }
 
   private putSandbox(s: SandboxRecord): void {
@@ -79,6 +86,7 @@ export class State {
     this.networks.delete(id);
     if (this.networkByName.get(n.name) === id) this.networkByName.delete(n.name);
     this.endpointsByNetwork.delete(id);
+    this.endpointNames.delete(id);
     this.addressesByNetwork.delete(id);
   }
 
@@ -87,6 +95,11 @@ export class State {
     this.endpoints.set(e.id, e);
     if (!this.endpointsByNetwork.has(e.networkId)) this.endpointsByNetwork.set(e.networkId, new Set());
     this.endpointsByNetwork.get(e.networkId)!.add(e.id);
+    let names = this.endpointNames.get(e.networkId);
+    if (!names) this.endpointNames.set(e.networkId, (names = new Map()));
+    let named = names.get(e.name);
+    if (!named) names.set(e.name, (named = new Set()));
+    named.add(e.id);
     const addrs = this.addressesByNetwork.get(e.networkId) ?? new Set<string>();
     this.addressesByNetwork.set(e.networkId, addrs);
     for (const a of [addrOf(e.ipv4), addrOf(e.ipv6), ...(e.extraAddresses ?? []).map(addrOf)]) if (a) addrs.add(a);
@@ -98,6 +111,10 @@ export class State {
     if (!e) return;
     this.endpoints.delete(id);
     this.endpointsByNetwork.get(e.networkId)?.delete(id);
+    const names = this.endpointNames.get(e.networkId);
+    const named = names?.get(e.name);
+    named?.delete(id);
+    if (named && named.size === 0) names!.delete(e.name);
     const addrs = this.addressesByNetwork.get(e.networkId);
     for (const a of [addrOf(e.ipv4), addrOf(e.ipv6), ...(e.extraAddresses ?? []).map(addrOf)]) if (a) addrs?.delete(a);
     for (const p of e.portMapping) this.ports.remove(p.proto, p.hostIp, p.hostPort, id);

@@ -34,14 +34,17 @@ function space(rec: SubnetRecord): Space {
   return { sub, lo: first(range), hi: last(range), fixed };
 }
 
+/** Addresses taken: only membership is asked, so a caller can layer its own on a shared set without copying it. */
+export interface InUse { has(addr: string): boolean }
+
 /** inUse holds canonical addresses, with or without the subnet's prefix length (endpoint CIDRs). */
-function busy(s: Space, inUse: ReadonlySet<string>, a: bigint): boolean {
+function busy(s: Space, inUse: InUse, a: bigint): boolean {
   if (s.fixed.has(a) || isReserved(s.sub, a)) return true;
   const text = addrText(s.sub.family, a);
   return inUse.has(text) || inUse.has(`${text}/${s.sub.prefix}`);
 }
 
-function wanted(rec: SubnetRecord, s: Space, inUse: ReadonlySet<string>, want: string): Allocation {
+function wanted(rec: SubnetRecord, s: Space, inUse: InUse, want: string): Allocation {
   const c = parseCidr(want);
   const fam = s.sub.family;
   if (!c || c.family !== fam || (c.prefix !== BITS[fam] && c.prefix !== s.sub.prefix)) {
@@ -66,7 +69,7 @@ function wanted(rec: SubnetRecord, s: Space, inUse: ReadonlySet<string>, want: s
  * gateway, aux addresses and `inUse`; or exactly `want`, which must be free.
  * Cost is the number of busy addresses stepped over, not the subnet's size.
  */
-export function allocate(rec: SubnetRecord, inUse: ReadonlySet<string>, want?: string): Allocation {
+export function allocate(rec: SubnetRecord, inUse: InUse, want?: string): Allocation {
   const s = space(rec);
   if (want !== undefined && want !== '') return wanted(rec, s, inUse, want);
   const cur = rec.cursor ? parseAddr(rec.cursor) : undefined;
