@@ -7,9 +7,14 @@
 // and modified at revision 1, the revision a fresh store starts at: no JSON
 // text starts with '@'). Sublevel `changes` keeps the last `history`
 // revisions' changes (key: the revision, 16 digits; value: its changes) for
-// watch replay; `meta` holds the store's revision and the newest revision
-// compaction dropped. All three move in the one LevelDB batch of each write,
-// so revisions survive a restart exactly as the data does.
+// watch replay; its newest entry is the store's revision, so revisions survive
+// a restart exactly as the data does. `meta` holds the newest revision whose
+// entry is deleted and (as a floor, for stores from before the change log)
+// the revision; both are written with each compaction, COMPACT_STEP entries at
+// a time, not on every write (the revision also at close, for an older build). Records, change entry and compaction go in one
+// LevelDB batch per write: a chained batch on the root db with full keys
+// (`!kind!key`, the sublevels' own prefixes), which costs about half of an
+// array batch with a sublevel per op; the sublevels serve the reads.
 //
 // Writes go through one queue: the conditions of a batch are checked against
 // the revision index (every key's create/mod revision, kept in memory, built
@@ -36,7 +41,8 @@ export interface Unreadable { kind: Kind; key: string; error: string }
 export interface LevelStoreOptions { history?: number }
 
 const revKey = (rev: number) => String(rev).padStart(16, '0');
-const idx = (kind: Kind, key: string) => `${kind}\0${key}`;
+/** Entries of the change log deleted at a time once out of the history (one batch, with the meta keys). */
+const COMPACT_STEP = 64;
 
 /** create and mod revision of a stored value, and where its JSON starts. */
 function header(text: string): { create: number; mod: number; at: number } {
@@ -60,6 +66,9 @@ interface Watcher { kind: Kind; prefix: string; fn: (c: Change) => void; closed:
 
 export class LevelStore implements Store {
   private subs = new Map<Kind, Sub>();
+  private prefixes = new Map<Kind, string>();
+  private changesPrefix: string;
+  private metaPrefix: string;
   private changes: Sub;
   private meta: Sub;
   /** create/mod revision of every key of the indexed kinds, by `kind\0key`. A kind is
@@ -68,7 +77,12 @@ export class LevelStore implements Store {
   private revs = new Map<string, [number, number]>();
   private indexed = new Set<Kind>();
   private rev = 1;
+  /** Revisions up to this are compacted: a watch can't start there (etcd's compact revision). */
   private compacted = 0;
+  /** The change log's entries up to this are deleted (at most COMPACT_STEP behind compacted). */
+  private dropped = 0;
+  /** The revision meta holds (written with compactions and at close). */
+  private metaRev = 1;
   private queue: Array<Pending | PendingWatch> = [];
   private flushing = false;
   private watchers = new Set<Watcher>();
@@ -87,6 +101,17 @@ export class LevelStore implements Store {
     for (const kind of KINDS) this.subs.set(kind, sub(kind));
     this.changes = sub('changes');
     this.meta = sub('meta');
+    for (const [kind, s] of this.subs) this.prefixes.set(kind, s.prefix);
+    this.changesPrefix = this.changes.prefix;
+    this.metaPrefix = this.meta.prefix;
+  }
+
+  /** The full LevelDB key prefix of a kind's sublevel (`!kind!`): writes go to the
+   *  root db with full keys, one chained batch, no per-op sublevel prefixing. */
+  private prefix(kind: Kind): string {
+    const p = this.prefixes.get(kind);
+    if (p === undefined) throw new Error(`unknown store kind ${kind}`);
+    return p;
   }
 
   private sub(kind: Kind): Sub {
@@ -99,7 +124,12 @@ export class LevelStore implements Store {
     await this.db.open();
     // a sublevel closes with its parent and stays closed when the parent reopens
     for (const sub of [...this.subs.values(), this.changes, this.meta]) await sub.open();
-    this.rev = Number((await this.meta.get('revision')) ?? 1);
+    // meta's revision is written only now and then (with compaction): the newest
+    // change log entry, one per revision, is the store's revision
+    let last = 0;
+    for await (const key of this.changes.keys({ reverse: true, limit: 1 })) last = Number(key);
+    this.metaRev = Number((await this.meta.get('revision')) ?? 1);
+    this.rev = Math.max(this.metaRev, last);
     this.compacted = Number((await this.meta.get('compacted')) ?? 0);
     this.revs.clear();
     this.indexed.clear();
@@ -110,9 +140,15 @@ export class LevelStore implements Store {
       this.compacted = keepFrom - 1;
       await this.meta.put('compacted', String(this.compacted), { sync: true } as never);
     }
+    this.dropped = this.compacted;
   }
 
   async close(): Promise<void> {
+    // meta's revision for a build from before it was written only now and then
+    // (one that reads the revision from there alone); the change log has it anyway
+    if (this.db.status === 'open' && this.rev > this.metaRev) {
+      await this.meta.put('revision', String(this.rev), { sync: true } as never).catch(() => undefined);
+    }
     await this.db.close();
   }
 
@@ -178,83 +214,109 @@ export class LevelStore implements Store {
 
   /** Index the revisions of a kind (in the write queue: no write lands meanwhile). */
   private async index(kind: Kind): Promise<void> {
-    for await (const [key, text] of this.sub(kind).iterator()) this.revs.set(idx(kind, key), revsOf(text));
+    const pre = this.prefix(kind);
+    for await (const [key, text] of this.sub(kind).iterator()) this.revs.set(pre + key, revsOf(text));
     this.indexed.add(kind);
   }
 
   /** Check, number and write a group of batches in one LevelDB batch. */
   private async writeGroup(group: Pending[]): Promise<void> {
-    for (const kind of new Set(group.flatMap((p) => p.ops.map((op) => op.kind)))) {
-      if (this.indexed.has(kind)) continue;
-      try {
-        await this.index(kind);
-      } catch (err) {
-        for (const p of group) p.reject(err);
-        return;
+    for (const p of group) {
+      for (const op of p.ops) {
+        if (this.indexed.has(op.kind)) continue;
+        try {
+          await this.index(op.kind);
+        } catch (err) {
+          for (const q of group) q.reject(err);
+          return;
+        }
       }
     }
+    // Change objects are only made for watchers (none in the daemon today)
+    const watched = this.watchers.size > 0;
     const overlay = new Map<string, [number, number] | null>();
     const current = (k: string) => (overlay.has(k) ? overlay.get(k) ?? undefined : this.revs.get(k));
-    const dbOps: Array<{ type: 'put' | 'del'; key: string; value?: string; sublevel: Sub }> = [];
-    const done: Array<{ p: Pending; rev: number; changes: Change[] }> = [];
+    // the group's LevelDB ops, flat, with full keys: values[i] undefined is a delete
+    const keys: string[] = [];
+    const values: Array<string | undefined> = [];
+    const done: Array<{ p: Pending; rev: number; changes?: Change[] }> = [];
     let rev = this.rev;
-    let compacted = this.compacted;
     for (const p of group) {
+      const mark = keys.length;
       const mine = new Map<string, [number, number] | null>();
-      const writes: typeof dbOps = [];
-      const changes: Change[] = [];
-      const logged: string[] = [];
+      const changes: Change[] | undefined = watched ? [] : undefined;
+      let logged = '';
       try {
         // every compare is made against the state before the batch (an etcd txn's if-list)
         for (const op of p.ops) {
           if (op.ifRevision === undefined) continue;
-          const have = current(idx(op.kind, op.key))?.[1] ?? 0;
+          const have = current(this.prefix(op.kind) + op.key)?.[1] ?? 0;
           if (have !== op.ifRevision) {
             throw new Conflict(`${op.kind}/${op.key} is at revision ${have === 0 ? '0 (absent)' : have}, not ${op.ifRevision === 0 ? '0 (absent)' : op.ifRevision}: it changed meanwhile; read it again and retry`, 'REVISION_MISMATCH');
           }
         }
         const next = rev + 1;
         for (const op of p.ops) {
-          const k = idx(op.kind, op.key);
+          const k = this.prefix(op.kind) + op.key;
           const before = mine.has(k) ? mine.get(k) ?? undefined : current(k);
           if (op.type === 'put') {
             const json = JSON.stringify(op.value);
             if (json === undefined) throw new TypeError(`${op.kind}/${op.key}: a put needs a JSON value`);
             const create = before ? before[0] : next;
-            writes.push({ type: 'put', key: op.key, value: `@${create},${next};${json}`, sublevel: this.sub(op.kind) });
+            keys.push(k);
+            values.push(`@${create},${next};${json}`);
             mine.set(k, [create, next]);
-            changes.push({ type: 'put', kind: op.kind, key: op.key, value: op.value, revision: next });
-            logged.push(`{"type":"put","kind":${JSON.stringify(op.kind)},"key":${JSON.stringify(op.key)},"value":${json}}`);
+            changes?.push({ type: 'put', kind: op.kind, key: op.key, value: op.value, revision: next });
+            logged += `${logged ? ',' : ''}{"type":"put","kind":"${op.kind}","key":${JSON.stringify(op.key)},"value":${json}}`;
           } else if (before) {
-            writes.push({ type: 'del', key: op.key, sublevel: this.sub(op.kind) });
+            keys.push(k);
+            values.push(undefined);
             mine.set(k, null);
-            changes.push({ type: 'del', kind: op.kind, key: op.key, revision: next });
-            logged.push(`{"type":"del","kind":${JSON.stringify(op.kind)},"key":${JSON.stringify(op.key)}}`);
+            changes?.push({ type: 'del', kind: op.kind, key: op.key, revision: next });
+            logged += `${logged ? ',' : ''}{"type":"del","kind":"${op.kind}","key":${JSON.stringify(op.key)}}`;
           }
         }
       } catch (err) {
+        keys.length = mark;
+        values.length = mark;
         p.reject(err);
         continue;
       }
-      if (changes.length === 0) { done.push({ p, rev, changes }); continue; }
+      if (!logged) { done.push({ p, rev, changes }); continue; }
       rev++;
       for (const [k, v] of mine) overlay.set(k, v);
-      dbOps.push(...writes, { type: 'put', key: revKey(rev), value: `[${logged.join(',')}]`, sublevel: this.changes });
-      if (rev - this.history > compacted) {
-        compacted = rev - this.history;
-        dbOps.push({ type: 'del', key: revKey(compacted), sublevel: this.changes });
-      }
+      keys.push(this.changesPrefix + revKey(rev));
+      values.push(`[${logged}]`);
       done.push({ p, rev, changes });
     }
-    if (dbOps.length) {
-      dbOps.push({ type: 'put', key: 'revision', value: String(rev), sublevel: this.meta });
-      if (compacted !== this.compacted) dbOps.push({ type: 'put', key: 'compacted', value: String(compacted), sublevel: this.meta });
+    // Compaction: changes of revisions before the last `history` are no longer
+    // replayed from now on; their entries are deleted COMPACT_STEP at a time (with
+    // the meta keys), not one per write. open() drops any left over.
+    const compacted = Math.max(this.compacted, rev - this.history);
+    let dropped = this.dropped;
+    if (keys.length && compacted - dropped >= COMPACT_STEP) {
+      for (let r = dropped + 1; r <= compacted; r++) {
+        keys.push(this.changesPrefix + revKey(r));
+        values.push(undefined);
+      }
+      dropped = compacted;
+      keys.push(this.metaPrefix + 'compacted', this.metaPrefix + 'revision');
+      values.push(String(dropped), String(rev));
+    }
+    if (keys.length) {
+      const sync = group.some((p) => p.durable);
+      const b = this.db.batch();
       try {
-        const sync = group.some((p) => p.durable);
+        for (let i = 0; i < keys.length; i++) {
+          const v = values[i];
+          if (v === undefined) b.del(keys[i]!);
+          else b.put(keys[i]!, v);
+        }
         this.writes++;
         if (sync) this.syncs++;
-        await this.db.batch(dbOps as never, { sync } as never);
+        await b.write({ sync } as never);
       } catch (err) {
+        await b.close().catch(() => undefined);
         for (const d of done) d.p.reject(err);
         return;
       }
@@ -262,9 +324,11 @@ export class LevelStore implements Store {
     for (const [k, v] of overlay) v ? this.revs.set(k, v) : this.revs.delete(k);
     this.rev = rev;
     this.compacted = compacted;
+    if (dropped !== this.dropped) this.metaRev = rev;
+    this.dropped = dropped;
     for (const d of done) {
       d.p.resolve(d.rev);
-      for (const c of d.changes) this.deliver(c);
+      if (d.changes) for (const c of d.changes) this.deliver(c);
     }
   }
 
@@ -306,8 +370,9 @@ export class LevelStore implements Store {
     // a whole kind read while nothing is written indexes it on the way (start-up's reads)
     const index = !prefix && !this.indexed.has(kind) ? new Map<string, [number, number]>() : undefined;
     const rev = this.rev;
+    const pre = this.prefix(kind);
     for await (const [key, text] of this.sub(kind).iterator(range)) {
-      index?.set(idx(kind, key), revsOf(text));
+      index?.set(pre + key, revsOf(text));
       try {
         const h = header(text);
         out.push({ key, value: JSON.parse(text.slice(h.at)) as T, createRevision: h.create, modRevision: h.mod });
