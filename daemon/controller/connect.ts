@@ -20,7 +20,8 @@ import type { ConnectInput, ConnectResult, CreateEndpointInput, JoinInput } from
 export async function connect(c: Controller, netRef: string, req: ConnectInput): Promise<ConnectResult> {
   const netId = c.network(netRef).id;
   // the sandbox key's lock too: reserving a key is atomic across networks (as a join does)
-  const keys = [`net:${netId}`, `ctr:${req.containerId}`, keyLock(sandboxKey(c.netnsDir, req.containerId))];
+  // the network shared, its address allocation exclusive (the commit moves its cursor): joins run beside
+  const keys = [`ipam:${netId}`, `ctr:${req.containerId}`, keyLock(sandboxKey(c.netnsDir, req.containerId))];
   const existingKey = c.state.sandboxes.get(req.containerId)?.key;
   if (existingKey) keys.push(keyLock(existingKey));
   return c.locks.with(keys, async () => {
@@ -78,7 +79,7 @@ export async function connect(c: Controller, netRef: string, req: ConnectInput):
       await c.clearIntent(clear);
       throw err;
     }
-  });
+  }, [`net:${netId}`]);
 }
 
 /** The container's endpoint in the network: found from its sandbox's few endpoints, not a scan of

@@ -63,7 +63,8 @@ function checkMac(c: Controller, net: NetworkRecord, mac: string): void {
 
 export async function createEndpoint(c: Controller, netRef: string, req: CreateEndpointInput): Promise<EndpointRecord> {
   const netId = c.network(netRef).id;
-  const keys = [`net:${netId}`, ...(req.portMapping.length ? ['ports'] : [])];
+  // the network shared, its address allocation exclusive: creates take turns, joins run beside them
+  const keys = [`ipam:${netId}`, ...(req.portMapping.length ? ['ports'] : [])];
   return c.locks.with(keys, async () => {
     const net0 = c.network(netId);
     if (c.state.hasEndpointNamed(netId, req.name)) {
@@ -80,7 +81,7 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
       if (!c.state.endpoints.has(id)) c.hostPorts.release(id);
       throw err;
     }
-  });
+  }, [`net:${netId}`]);
 }
 
 async function createEndpointRecord(c: Controller, req: CreateEndpointInput, net0: NetworkRecord, net: NetworkRecord,
@@ -134,7 +135,7 @@ async function createEndpointRecord(c: Controller, req: CreateEndpointInput, net
 export async function deleteEndpoint(c: Controller, netRef: string, epRef: string): Promise<void> {
   const net0 = c.network(netRef);
   const epId = c.endpoint(net0, epRef).id;
-  await c.locks.with([`net:${net0.id}`], async () => {
+  await c.locks.with([`ep:${epId}`], async () => {
     const net = c.network(net0.id);
     const ep = c.endpoint(net, epId);
     if (ep.container) throw new Conflict(`endpoint ${ep.name} is joined to container ${ep.container}: leave first`, 'ENDPOINT_IN_USE');
@@ -150,5 +151,5 @@ export async function deleteEndpoint(c: Controller, netRef: string, epRef: strin
     }
     c.fault('deleteEndpoint:after-driver');
     await c.commit([{ type: 'del', kind: 'endpoints', key: ep.id }, ...(clear ? [clear] : [])]);
-  });
+  }, [`net:${net0.id}`]);
 }

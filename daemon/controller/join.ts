@@ -132,7 +132,8 @@ export async function join(c: Controller, netRef: string, epRef: string, req: Jo
   const net0 = c.network(netRef);
   const epId = c.endpoint(net0, epRef).id;
   const existingKey = c.state.sandboxes.get(req.containerId)?.key;
-  const keys = [`net:${net0.id}`, `ctr:${req.containerId}`, keyLock(sandboxKey(c.netnsDir, req.containerId))];
+  // the network shared: joins and leaves of its other endpoints run beside this one (see locks.ts)
+  const keys = [`ep:${epId}`, `ctr:${req.containerId}`, keyLock(sandboxKey(c.netnsDir, req.containerId))];
   if (existingKey) keys.push(keyLock(existingKey));
   return c.locks.with(keys, async () => {
     const net = c.network(net0.id);
@@ -196,13 +197,13 @@ export async function join(c: Controller, netRef: string, epRef: string, req: Jo
       await c.clearIntent(clear);
       throw err;
     }
-  });
+  }, [`net:${net0.id}`]);
 }
 
 export async function leave(c: Controller, netRef: string, epRef: string, containerId: string): Promise<void> {
   const net0 = c.network(netRef);
   const epId = c.endpoint(net0, epRef).id;
-  await c.locks.with([`net:${net0.id}`, `ctr:${containerId}`], async () => {
+  await c.locks.with([`ep:${epId}`, `ctr:${containerId}`], async () => {
     const net = c.network(net0.id);
     const ep = c.endpoint(net, epId);
     const sb = c.state.sandboxes.get(containerId);
@@ -235,5 +236,5 @@ export async function leave(c: Controller, netRef: string, epRef: string, contai
     if (last) ops.push({ type: 'del', kind: 'sandboxes', key: containerId });
     else ops.push({ type: 'put', kind: 'sandboxes', key: containerId, value: { ...sb, endpoints: sb.endpoints.filter((id) => id !== ep.id) } });
     await c.commit(ops, { durable: false });  // see commit()
-  });
+  }, [`net:${net0.id}`]);
 }
