@@ -83,6 +83,8 @@ export class LevelStore implements Store {
   private dropped = 0;
   /** The revision meta holds (written with compactions and at close). */
   private metaRev = 1;
+  /** A write failed since open: close writes nothing more. */
+  private writeFailed = false;
   private queue: Array<Pending | PendingWatch> = [];
   private flushing = false;
   private watchers = new Set<Watcher>();
@@ -133,6 +135,7 @@ export class LevelStore implements Store {
     this.compacted = Number((await this.meta.get('compacted')) ?? 0);
     this.revs.clear();
     this.indexed.clear();
+    this.writeFailed = false;
     // a smaller history than the last run kept: drop what is now too old
     const keepFrom = this.rev - this.history + 1;
     if (keepFrom - 1 > this.compacted) {
@@ -146,7 +149,7 @@ export class LevelStore implements Store {
   async close(): Promise<void> {
     // meta's revision for a build from before it was written only now and then
     // (one that reads the revision from there alone); the change log has it anyway
-    if (this.db.status === 'open' && this.rev > this.metaRev) {
+    if (this.db.status === 'open' && this.rev > this.metaRev && !this.writeFailed) {
       await this.meta.put('revision', String(this.rev), { sync: true } as never).catch(() => undefined);
     }
     await this.db.close();
@@ -316,6 +319,7 @@ export class LevelStore implements Store {
         if (sync) this.syncs++;
         await b.write({ sync } as never);
       } catch (err) {
+        this.writeFailed = true;
         await b.close().catch(() => undefined);
         for (const d of done) d.p.reject(err);
         return;
