@@ -1,13 +1,14 @@
 // The API surfaces behind one listener. Each surface answers the requests it
 // owns (true) or passes (false); the seed API comes last and answers the rest,
 // unknown routes included. A new surface is one more entry here and a folder
-// of its own under daemon/api/.
+// of its own under daemon/api/. Before any of them the seed answers its
+// cached reads and its attach/detach routes (the hot paths; no stream's path).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Controller, Logger } from '../controller/controller.js';
 import { EventsSurface } from './events/stream.js';
-import { createHandler, type Handler } from './seed/app.js';
+import { createSeed, type Handler, type SeedHandler } from './seed/app.js';
 import type { Extra } from './seed/routes.js';
 import { logRequest } from '../log-request.js';
 
@@ -25,19 +26,24 @@ export interface Api {
   upgrade: UpgradeHandler;
   close(): void;
   events: EventsSurface;
+  seed: SeedHandler;
 }
 
 type AppLogger = Logger & { isLevelEnabled?: (level: string) => boolean };
 
-export function createApi(c: Controller, log: AppLogger, extra: Extra): Api {
+/** opts.fastLane: false sends the seed's attach/detach routes through Koa too (the fast lane's test). */
+export function createApi(c: Controller, log: AppLogger, extra: Extra, opts: { fastLane?: boolean } = {}): Api {
   const events = new EventsSurface(c, log);
   const surfaces: Surface[] = [events];
-  const seed = createHandler(c, log, extra);
+  const seed = createSeed(c, log, extra, opts);
   return {
     events,
+    seed,
     request: (req, res) => {
+      // cached reads and the attach/detach routes first: none is a stream's path (seed/app.ts)
+      if (seed.early(req, res)) return;
       for (const s of surfaces) if (s.request?.(req, res)) return;
-      seed(req, res);
+      seed.koa(req, res);
     },
     upgrade: (req, socket, head) => {
       for (const s of surfaces) if (s.upgrade?.(req, socket, head)) return;

@@ -6,8 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startController } from '../../daemon/daemon.js';
-import { createApi } from '../../daemon/api/handler.js';
-import { createDockerApi } from '../../daemon/api/docker/app.js';
+import { createApi, type Api } from '../../daemon/api/handler.js';
+import { createDockerApi, type DockerApi } from '../../daemon/api/docker/app.js';
 import type { Controller, Logger } from '../../daemon/controller/controller.js';
 import { refusalLogger } from '../../daemon/log-request.js';
 import { FakeKernel } from './fake-kernel.js';
@@ -33,6 +33,8 @@ export class InProc {
   ports = new MemoryReserver();
   store!: LevelStore;
   c!: Controller;
+  api!: Api;
+  dockerApi!: DockerApi;
   private server?: http.Server;
   private closeApi = () => undefined as void;
   private dockerServer?: http.Server;
@@ -46,19 +48,22 @@ export class InProc {
     process.once('exit', this.removeDir);
   }
 
-  /** opts.log: a logger to read what the daemon would log (default: none). */
-  async start(opts: { store?: LevelStore; fault?: (step: string) => void; eventsMax?: number; instance?: string; log?: Logger; minSubnetPrefix?: number } = {}): Promise<this> {
+  /** opts.log: a logger to read what the daemon would log (default: none);
+   *  opts.fastLane: false answers the attach/detach routes through Koa too. */
+  async start(opts: { store?: LevelStore; fault?: (step: string) => void; eventsMax?: number; instance?: string; log?: Logger; minSubnetPrefix?: number; fastLane?: boolean } = {}): Promise<this> {
     const log = opts.log ?? quiet;
     this.store = opts.store ?? (await openMemoryStore());
     this.c = await startController({ netnsDir: this.netnsDir, defaultAddressPools: '10.100.0.0/16:24', filesDirs: [this.filesDir], eventsMax: opts.eventsMax, minSubnetPrefix: opts.minSubnetPrefix }, { store: this.store, kernel: this.kernel, firewall: this.firewall, log, fault: opts.fault, instance: opts.instance, ports: this.ports });
-    const api = createApi(this.c, log, { version: () => ({}), stats: () => ({}) });
+    const api = createApi(this.c, log, { version: () => ({}), stats: () => ({}) }, { fastLane: opts.fastLane });
+    this.api = api;
     // behind the same listener checks as the daemon's sockets (Origin, body type), refusals logged as the daemon does
     this.server = http.createServer(guarded(api.request, {}, refusalLogger(log)));
     this.server.on('upgrade', guardedUpgrade(api.upgrade, {}, refusalLogger(log)));
     this.closeApi = () => api.close();
     await new Promise<void>((r) => this.server!.listen(this.socket, r));
     const info = () => ({ version: '0.0.0-test', drivers: [...this.c.drivers.keys()], networks: this.c.counts().networks, started: new Date() });
-    const docker = createDockerApi(this.c, log, { info });
+    const docker = createDockerApi(this.c, log, { info }, { fastLane: opts.fastLane });
+    this.dockerApi = docker;
     this.closeDocker = () => docker.close();
     this.dockerServer = http.createServer(docker.request);
     await new Promise<void>((r) => this.dockerServer!.listen(this.dockerSocket, r));

@@ -6,13 +6,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import { lazyBodyParser } from '../lazy.js';
+import { answer, PARAM, readJson, run, TEXT_UTF8 } from '../fast.js';
 import type { Controller, Logger } from '../../controller/controller.js';
 import { DockerError, fromDomain } from './errors.js';
 import { LnetdError } from '../../../errors/index.js';
 import { logRequest, since } from '../../log-request.js';
 import { DockerEvents } from './events.js';
 import { viewOf } from './query.js';
-import { dockerRoutes, notServed, type DockerExtra } from './routes.js';
+import { dockerHotRoutes, dockerRoutes, notServed, type DockerExtra } from './routes.js';
 import { MAX_API_VERSION, splitVersion, unsupported } from './versions.js';
 
 export const BODY_LIMIT = '1mb';
@@ -86,17 +87,58 @@ export function createDockerApp(c: Controller, log: AppLogger, extra: DockerExtr
 
 export interface DockerApi {
   request: Handler;
+  /** Requests the fast lane answered (its test checks it was taken). */
+  readonly fastAnswered: number;
   /** Graceful stop: end the open event streams at once. */
   close(): void;
   events: DockerEvents;
 }
 
+const CONNECT = new RegExp(`^(?:/v(\\d+(?:\\.\\d+)?))?/networks/${PARAM}/(connect|disconnect)$`);
+
+/** POST /networks/{id}/connect and /disconnect (with or without a version
+ *  prefix it serves) without Koa (../fast.ts says what it takes), answered as
+ *  createDockerApp's middleware and routes answer them; false for any other request. */
+function fastLane(c: Controller, log: AppLogger, extra: DockerExtra): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const hot = dockerHotRoutes(c, viewOf(c));
+  return (req, res) => {
+    if (req.method !== 'POST' || req.closed) return false;
+    const m = CONNECT.exec(req.url ?? '');
+    if (!m || (m[1] !== undefined && unsupported(m[1]))) return false;
+    const [, , id, action] = m;
+    const start = process.hrtime.bigint();
+    const headers = dockerHeaders(extra);
+    run(res, async () => {
+      let status = 200;
+      let failure: { err: unknown; code?: string; message: string } | undefined;
+      try {
+        // the body parser takes every body as JSON here (detectJSON)
+        const body = await readJson(req, BODY_LIMIT).catch(bodyError);
+        await (action === 'connect' ? hot.connect(id, body) : hot.disconnect(id, body));
+      } catch (err) {
+        const r = reply(err);
+        status = r.status;
+        failure = { err, code: r.code, message: r.message };
+      }
+      logRequest(log, { api: 'docker', method: req.method, url: req.url, status, ms: since(start), code: failure?.code, message: failure?.message, err: failure?.err });
+      if (failure) answer(res, status, 'application/json', `${JSON.stringify({ message: failure.message })}\n`, headers);
+      else answer(res, status, TEXT_UTF8, '', headers);
+    });
+    return true;
+  };
+}
+
 /** The surface: GET /events streams on the raw response (never through Koa's
- *  body handling), everything else through the Koa app. */
-export function createDockerApi(c: Controller, log: AppLogger, extra: DockerExtra): DockerApi {
+ *  body handling), connect and disconnect in the fast lane, everything else
+ *  through the Koa app. opts.fastLane: false sends those through Koa too (the fast lane's test). */
+export function createDockerApi(c: Controller, log: AppLogger, extra: DockerExtra, opts: { fastLane?: boolean } = {}): DockerApi {
   const events = new DockerEvents(c, log);
   const koa = createDockerApp(c, log, extra).callback();
+  const lane = fastLane(c, log, extra);
+  let answered = 0;
+  const fast = opts.fastLane === false ? () => false : (req: IncomingMessage, res: ServerResponse) => lane(req, res) && ++answered > 0;
   const request: Handler = (req, res) => {
+    if (fast(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://docker');
     const { version, path } = splitVersion(url.pathname);
     if (path !== '/events' || req.method !== 'GET' || unsupported(version)) return void koa(req, res);
@@ -110,7 +152,7 @@ export function createDockerApi(c: Controller, log: AppLogger, extra: DockerExtr
       res.end(`${JSON.stringify({ message: mapped.message })}\n`);
     }
   };
-  return { request, events, close: () => events.close() };
+  return { request, events, close: () => events.close(), get fastAnswered() { return answered; } };
 }
 
 export function createDockerHandler(c: Controller, log: AppLogger, extra: DockerExtra): Handler {

@@ -39,8 +39,22 @@ function ping(ctx: Koa.Context): void {
   ctx.body = 'OK';
 }
 
+/** The routes an attach and a detach take (connect, disconnect), as functions
+ *  of the network and the body: Koa's routes below and the fast lane (app.ts)
+ *  both answer with these, an empty body when they succeed. */
+export function dockerHotRoutes(c: Controller, v: View) {
+  return {
+    connect: async (id: string, body: unknown): Promise<void> => { await nets.connectContainer(c, v, id, parseConnect(body)); },
+    disconnect: async (id: string, body: unknown): Promise<void> => {
+      const req = parseDisconnect(body);
+      await nets.disconnectContainer(c, v, id, req.container);
+    },
+  };
+}
+
 export function dockerRoutes(c: Controller, v: View, extra: DockerExtra): Router {
   const r = new Router();
+  const hot = dockerHotRoutes(c, v);
   r.get('/_ping', ping);
   r.head('/_ping', ping);
   r.get('/version', (ctx) => { ctx.body = versionBody(extra.info()); });
@@ -66,13 +80,12 @@ export function dockerRoutes(c: Controller, v: View, extra: DockerExtra): Router
     ctx.status = 204;
   });
   r.post('/networks/:id/connect', async (ctx) => {
-    await nets.connectContainer(c, v, ctx.params.id, parseConnect(ctx.request.body));
+    await hot.connect(ctx.params.id, ctx.request.body);
     ctx.status = 200;
     ctx.body = '';
   });
   r.post('/networks/:id/disconnect', async (ctx) => {
-    const req = parseDisconnect(ctx.request.body);
-    await nets.disconnectContainer(c, v, ctx.params.id, req.container);
+    await hot.disconnect(ctx.params.id, ctx.request.body);
     ctx.status = 200;
     ctx.body = '';
   });
