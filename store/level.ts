@@ -308,8 +308,9 @@ export class LevelStore implements Store {
     }
     if (keys.length) {
       const sync = group.some((p) => p.durable);
-      const b = this.db.batch();
+      let b: ReturnType<Db['batch']> | undefined;
       try {
+        b = this.db.batch();
         for (let i = 0; i < keys.length; i++) {
           const v = values[i];
           if (v === undefined) b.del(keys[i]!);
@@ -320,7 +321,7 @@ export class LevelStore implements Store {
         await b.write({ sync } as never);
       } catch (err) {
         this.writeFailed = true;
-        await b.close().catch(() => undefined);
+        await b?.close().catch(() => undefined);
         for (const d of done) d.p.reject(err);
         return;
       }

@@ -132,3 +132,14 @@ t.test('the change log is compacted in steps, not per write; the revision comes 
   t.same(disk.changes, [192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202], 'the start dropped the entries out of its history (192 goes with the next step)');
   store = await openLevelStore(dir, { history: 10 });
 });
+
+t.test('a write to a closed store rejects, it does not hang (memory-level and classic-level)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lnetd-store-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const s of [await openMemoryStore(), await openLevelStore(dir)]) {
+    await s.put('networks', 'x', 1);
+    await s.close();
+    const r = await Promise.race([s.put('networks', 'y', 2).then(() => 'resolved', (e) => `rejected ${e?.code}`), new Promise((res) => setTimeout(() => res('hung'), 2000))]);
+    t.equal(r, 'rejected LEVEL_DATABASE_NOT_OPEN');
+  }
+});
