@@ -12,7 +12,7 @@ import { RECORD_VERSION } from '../../store/records.js';
 import type { BatchOp } from '../../store/store.js';
 import { BadRequest, Conflict, NotFound } from '../../errors/index.js';
 import { newId, type Controller } from './controller.js';
-import { endpointAddresses, randomMac } from './endpoints.js';
+import { endpointAddresses, ipamLock, nameTaken, randomMac } from './endpoints.js';
 import { handOverGateway, interfaceName, providesGateway, sandboxFor } from './join.js';
 import { keyLock, sandboxKey } from './sandbox-key.js';
 import type { ConnectInput, ConnectResult, CreateEndpointInput, JoinInput } from './types.js';
@@ -21,13 +21,13 @@ export async function connect(c: Controller, netRef: string, req: ConnectInput):
   const netId = c.network(netRef).id;
   // the sandbox key's lock too: reserving a key is atomic across networks (as a join does)
   // the network shared, its address allocation exclusive (the commit moves its cursor): joins run beside
-  const keys = [`ipam:${netId}`, `ctr:${req.containerId}`, keyLock(sandboxKey(c.netnsDir, req.containerId))];
+  const keys = [ipamLock(netId), `ctr:${req.containerId}`, keyLock(sandboxKey(c.netnsDir, req.containerId))];
   const existingKey = c.state.sandboxes.get(req.containerId)?.key;
   if (existingKey) keys.push(keyLock(existingKey));
   return c.locks.with(keys, async () => {
     const net0 = c.network(netId);
     if (containerEndpoint(c, netId, req.containerId)) throw new Conflict(`container ${req.containerId} is already connected to network ${net0.name}`, 'ALREADY_JOINED');
-    if (c.state.hasEndpointNamed(netId, req.name)) throw new Conflict(`endpoint with name ${req.name} already exists in network ${net0.name}`, 'NAME_IN_USE');
+    if (nameTaken(c, netId, req.name)) throw new Conflict(`endpoint with name ${req.name} already exists in network ${net0.name}`, 'NAME_IN_USE');
     const joinReq: JoinInput = { containerId: req.containerId, dns: [], extraHosts: [], useDefaultSandbox: false };
     const { sb: sb0, fresh } = await sandboxFor(c, net0, joinReq);
     if (sb0.isDefault) throw new BadRequest(`container ${req.containerId} is in the host's namespace: it can't be connected to network ${net0.name}`, 'NOT_SUPPORTED');

@@ -15,6 +15,7 @@ import { RECORD_VERSION } from '../../store/records.js';
 import { BadRequest, NotFound, type CodeOf } from '../../errors/index.js';
 import { filePolicy, type FilePolicy } from '../files/policy.js';
 import { Locks } from './locks.js';
+import { Pending } from './pending.js';
 import { State } from './state.js';
 import { HostPorts } from './ports.js';
 import type { PortReserver } from '../../drivers/linux/port-reserve.js';
@@ -60,6 +61,8 @@ export const newId = (): string => randomBytes(32).toString('hex');
 export class Controller {
   readonly state = new State();
   readonly locks = new Locks();
+  /** Names and addresses creates picked and have not committed yet (see pending.ts). */
+  readonly pending = new Pending();
   readonly store: Store;
   readonly drivers = new Map<string, Driver>();
   readonly kernel: Kernel;

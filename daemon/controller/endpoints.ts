@@ -27,7 +27,7 @@ export function endpointAddresses(c: Controller, net: NetworkRecord, req: Create
   // the network's addresses plus this request's own, without copying the network's set
   const held = c.state.addressesByNetwork.get(net.id);
   const mine = new Set<string>();
-  const inUse = { has: (a: string) => mine.has(a) || !!held?.has(a) };
+  const inUse = { has: (a: string) => mine.has(a) || !!held?.has(a) || c.pending.hasAddress(net.id, a) };
   const take = (rec: SubnetRecord, want?: string) => {
     const a = allocate(rec, inUse, want);
     mine.add(a.address);
@@ -61,13 +61,42 @@ function checkMac(c: Controller, net: NetworkRecord, mac: string): void {
   if (other) throw new Conflict(`mac_address ${m} is already used by endpoint ${other.name} of network ${net.name}`, 'ADDRESS_IN_USE');
 }
 
+/** An endpoint name of the network, committed or picked by a create in flight. */
+export function nameTaken(c: Controller, netId: string, name: string): boolean {
+  return c.state.hasEndpointNamed(netId, name) || c.pending.hasName(netId, name);
+}
+
+/** The lock on a network's address allocation (sorts after the network's own key, which every holder takes first). */
+export const ipamLock = (netId: string): string => `net:${netId}:ipam`;
+
 export async function createEndpoint(c: Controller, netRef: string, req: CreateEndpointInput): Promise<EndpointRecord> {
   const netId = c.network(netRef).id;
-  // the network shared, its address allocation exclusive: creates take turns, joins run beside them
-  const keys = [`ipam:${netId}`, ...(req.portMapping.length ? ['ports'] : [])];
+  // The network shared (joins run beside), its allocation exclusive while the
+  // name and addresses are picked. A plain create then holds them in
+  // c.pending and lets the allocation go before its commit's fsync; one that
+  // publishes ports or brings its own MAC keeps it through the commit.
+  if (!req.portMapping.length && !req.mac) {
+    return c.locks.with([], async () => {
+      const picked = await c.locks.with([ipamLock(netId)], async () => {
+        const net0 = c.network(netId);
+        if (nameTaken(c, netId, req.name)) throw new Conflict(`endpoint name ${req.name} is already in use in network ${net0.name}`, 'NAME_IN_USE');
+        const a = endpointAddresses(c, net0, req);
+        const addrs = [a.ipv4, a.ipv6, ...a.extra].filter((x): x is string => !!x).map((x) => x.split('/')[0]!);
+        return { net0, a, release: c.pending.hold(netId, req.name, addrs) };
+      });
+      const { net0, a, release } = picked;
+      try {
+        // nothing published: no host ports to allocate
+        return await createEndpointRecord(c, req, net0, a.net, { id: newId(), ipv4: a.ipv4, ipv6: a.ipv6, extra: a.extra, portMapping: [] });
+      } finally {
+        release();
+      }
+    }, [`net:${netId}`]);
+  }
+  const keys = [ipamLock(netId), ...(req.portMapping.length ? ['ports'] : [])];
   return c.locks.with(keys, async () => {
     const net0 = c.network(netId);
-    if (c.state.hasEndpointNamed(netId, req.name)) {
+    if (nameTaken(c, netId, req.name)) {
       throw new Conflict(`endpoint name ${req.name} is already in use in network ${net0.name}`, 'NAME_IN_USE');
     }
     if (req.mac) checkMac(c, net0, req.mac);

@@ -18,7 +18,7 @@ import type { RtNetlinkSocket, rt, ifla } from 'netlink';
 import { isGone, wrap } from '../../errors/index.js';
 import type { AddressInfo, Kernel, LinkInfo, RouteInfo, RouteSpec, SetupConfig, VethSpec } from './kernel.js';
 import { NetnsPool } from './nspool.js';
-import { errnoName, rtnlBatch, ensureNetnsTmpfs, inNetns, isNetnsPath, mountNetnsFd, mountNewNetns, mountOwnNetns, openOwnNetns, openRuntimeNetns, unmountNetns } from './native.js';
+import { errnoName, makeNetns, rtnlBatch, ensureNetnsTmpfs, inNetns, isNetnsPath, mountNetnsFd, mountNewNetns, mountOwnNetns, openOwnNetns, openRuntimeNetns, unmountNetns } from './native.js';
 import {
   bridgeLinkinfo, bridgePortLinkinfo, bufferToIp, noIpv6LinkLocal, bufferToMac, decodeLink, decodeLinkKind, ifinfomsg, ipToBuffer, linkDumpAttrs, macToBuffer, parseCidr, vethLinkinfo,
 } from './linkinfo.js';
@@ -224,7 +224,11 @@ export class NetlinkKernel implements Kernel {
 
   async createNetns(path: string): Promise<void> {
     const what = `create netns ${path}`;
-    const { h, loUp } = await this.op(what, () => this.mountNewNetns(path));
+    // an empty pool (a burst of joins took every one): make this one on a pool
+    // thread too, not with unshare in line, which would stall the main thread
+    // (and every other request) behind the kernel's locks the veths hold
+    const made = this.pool && this.pool.empty ? await this.op(what, () => makeNetns()) : undefined;
+    const { h, loUp } = await this.op(what, () => this.mountNewNetns(path, made));
     h.nextIndex = LOOPBACK_IFINDEX + 1;
     h.picked = new Map();
     if (loUp) return;
@@ -238,8 +242,8 @@ export class NetlinkKernel implements Kernel {
 
   /** A pooled namespace bound at path (made with lo up), or else unshare,
    *  bind-mount, socket, back home: all synchronous, no await in between. */
-  private mountNewNetns(path: string): { h: NsHandle; loUp: boolean } {
-    const pooled = this.pool?.take();
+  private mountNewNetns(path: string, made?: number): { h: NsHandle; loUp: boolean } {
+    const pooled = made ?? this.pool?.take();
     this.refillSoon();
     if (pooled !== undefined) {
       try {

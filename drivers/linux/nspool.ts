@@ -23,6 +23,11 @@ export class NetnsPool {
     return this.ready.shift();
   }
 
+  /** None ready: the caller makes its own (on a pool thread too). */
+  get empty(): boolean {
+    return this.ready.length === 0;
+  }
+
   /** Fewer than half ready: refill now, whatever else is running. */
   get low(): boolean {
     return this.ready.length + this.filling < this.size / 2;
