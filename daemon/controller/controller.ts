@@ -56,7 +56,20 @@ export interface ControllerDeps {
   ports: PortReserver;
 }
 
-export const newId = (): string => randomBytes(32).toString('hex');
+// Ids come from a pool of random bytes filled 4 KiB at a time: one call into
+// the CSPRNG per 128 ids instead of one per id (~2 us each, and an operation
+// takes one or two: the endpoint's and its journal intent's).
+let idPool = Buffer.alloc(0);
+let idAt = 0;
+function randomHex(bytes: number): string {
+  if (idAt + bytes > idPool.length) { idPool = randomBytes(4096); idAt = 0; }
+  const s = idPool.toString('hex', idAt, idAt + bytes);
+  idAt += bytes;
+  return s;
+}
+
+/** 64 hex digits (32 random bytes), the shape Docker's ids have. */
+export const newId = (): string => randomHex(32);
 
 export class Controller {
   readonly state = new State();
@@ -140,7 +153,7 @@ export class Controller {
    *  kernel objects it guards (links, namespaces on tmpfs, nftables) are gone
    *  too; the commit batch's sync flushes it with the records anyway. */
   async intent<Op extends JournalOp>(op: Op, data: JournalIntents[Op]): Promise<BatchOp> {
-    const rec = { version: RECORD_VERSION, id: newId().slice(0, 24), op, started: new Date().toISOString(), data } as JournalRecord;
+    const rec = { version: RECORD_VERSION, id: randomHex(12), op, started: new Date().toISOString(), data } as JournalRecord;
     await this.store.put('journal', rec.id, rec, { durable: false });
     return { type: 'del', kind: 'journal', key: rec.id };
   }
