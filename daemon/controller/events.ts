@@ -43,7 +43,11 @@ interface Pending { events: LnetdEvent[]; ops: BatchOp[]; settled?: boolean; ok?
 const keyOf = (seq: number) => String(seq).padStart(16, '0');
 
 export class EventLog {
-  private readonly kept: LnetdEvent[] = [];
+  /** The kept events, oldest first, in a ring of max slots: once full, each new
+   *  event takes the oldest one's slot (no O(max) shift of an array per event). */
+  private readonly ring: Array<LnetdEvent | undefined> = [];
+  private start = 0;
+  private count = 0;
   private readonly subs = new Set<(e: LnetdEvent) => void>();
   private readonly pending: Pending[] = [];
   private nextSeq = 1;
@@ -58,8 +62,8 @@ export class EventLog {
     const all = await this.store.entries<LnetdEvent>('events');
     const extra = all.length - this.max;
     if (extra > 0) await this.store.batch(all.slice(0, extra).map(([key]) => ({ type: 'del', kind: 'events', key }) as BatchOp));
-    for (const [, e] of all.slice(Math.max(0, extra))) this.kept.push(e);
-    const last = this.kept.at(-1)?.seq ?? 0;
+    for (const [, e] of all.slice(Math.max(0, extra))) this.keep(e);
+    const last = this.at(this.count - 1)?.seq ?? 0;
     this.nextSeq = last + 1;
     this.published = last;
   }
@@ -68,10 +72,33 @@ export class EventLog {
   get lastSeq(): number { return this.published; }
 
   /** The oldest kept seq; lastSeq + 1 when none is kept. */
-  get firstSeq(): number { return this.kept[0]?.seq ?? this.published + 1; }
+  get firstSeq(): number { return this.at(0)?.seq ?? this.published + 1; }
 
   /** How many events the log holds in memory (at most max). */
-  get size(): number { return this.kept.length; }
+  get size(): number { return this.count; }
+
+  /** The i-th kept event, oldest first. */
+  private at(i: number): LnetdEvent | undefined {
+    return i >= 0 && i < this.count ? this.ring[(this.start + i) % this.max] : undefined;
+  }
+
+  /** The kept events from the i-th on, oldest first. */
+  private from(i: number): LnetdEvent[] {
+    const out: LnetdEvent[] = [];
+    for (let k = Math.max(0, i); k < this.count; k++) out.push(this.at(k)!);
+    return out;
+  }
+
+  /** Keep e as the newest; past max, the oldest goes. */
+  private keep(e: LnetdEvent): void {
+    if (this.count < this.max) {
+      this.ring[(this.start + this.count) % this.max] = e;
+      this.count++;
+    } else {
+      this.ring[this.start] = e;
+      this.start = (this.start + 1) % this.max;
+    }
+  }
 
   /** Number the events of one commit and return the store ops that keep them. */
   prepare(bodies: EventBody[]): Pending {
@@ -110,27 +137,30 @@ export class EventLog {
   replay(fromSeq: number): LnetdEvent[] {
     const first = this.firstSeq;
     if (fromSeq < first && first > 1) {
-      throw new Gone(`events before seq ${first} (${this.kept[0]?.time ?? 'now'}) are no longer kept; the oldest kept is seq ${first}`);
+      throw new Gone(`events before seq ${first} (${this.at(0)?.time ?? 'now'}) are no longer kept; the oldest kept is seq ${first}`);
     }
-    if (fromSeq <= first) return [...this.kept];
-    const at = this.kept.findIndex((e) => e.seq >= fromSeq);
-    return at < 0 ? [] : this.kept.slice(at);
+    if (fromSeq <= first) return this.from(0);
+    let i = 0;
+    while (i < this.count && this.at(i)!.seq < fromSeq) i++;
+    return this.from(i);
   }
 
   /** The first kept seq committed at or after `time` (ms since the epoch); Gone when
    *  events older than the oldest kept were dropped and the time is before it. */
   seqAtTime(ms: number): number {
-    const oldest = this.kept[0];
+    const oldest = this.at(0);
     if (oldest && oldest.seq > 1 && ms < Date.parse(oldest.time)) {
       throw new Gone(`events before ${oldest.time} are no longer kept; the oldest kept is seq ${oldest.seq} at ${oldest.time}`);
     }
-    const hit = this.kept.find((e) => Date.parse(e.time) >= ms);
-    return hit ? hit.seq : this.published + 1;
+    for (let i = 0; i < this.count; i++) {
+      const e = this.at(i)!;
+      if (Date.parse(e.time) >= ms) return e.seq;
+    }
+    return this.published + 1;
   }
 
   private publish(e: LnetdEvent): void {
-    this.kept.push(e);
-    if (this.kept.length > this.max) this.kept.splice(0, this.kept.length - this.max);
+    this.keep(e);
     this.published = e.seq;
     for (const fn of this.subs) {
       try { fn(e); } catch (err) { this.log.error({ err, seq: e.seq }, 'event subscriber failed'); }

@@ -3,7 +3,7 @@
 // order and only once durable.
 
 import t from 'tap';
-import type { LnetdEvent } from '../../daemon/controller/events.js';
+import { EventLog, type LnetdEvent } from '../../daemon/controller/events.js';
 import { InProc } from '../lib/inproc.js';
 import { openMemoryStore } from '../../store/level.js';
 
@@ -99,6 +99,30 @@ t.test('numbering and since survive a restart; the log keeps the last max events
   t.equal(c.c.events.firstSeq, 9);
   t.equal((await store.entries('events')).length, 2);
   await c.stopServing();
+});
+
+t.test('the kept events wrap around max slots: always the newest max, oldest first, whatever the position', async (t) => {
+  const store = await openMemoryStore();
+  t.teardown(() => store.close());
+  const log = new EventLog(store, { error: () => undefined }, 3);
+  const seen: number[] = [];
+  log.subscribe(undefined, (e) => seen.push(e.seq));
+  for (let i = 1; i <= 8; i++) {
+    const p = log.prepare([{ type: 'network', action: 'create', network: { id: `id${i}`, name: `n${i}`, driver: 'null' } }]);
+    await store.batch(p.ops);
+    log.settle(p, true);
+    const want = Array.from({ length: Math.min(i, 3) }, (_, k) => Math.max(1, i - 2) + k);
+    t.same(log.replay(1 + (i > 3 ? i - 3 : 0)).map((e) => e.seq), want, `after ${i}: the newest ${want.length}, in order`);
+    t.equal(log.size, want.length);
+    t.equal(log.firstSeq, want[0]);
+    t.equal(log.lastSeq, i);
+    t.same(log.replay(i).map((e) => e.seq), [i], 'since the newest: just it');
+    t.same(log.replay(i + 1), [], 'since after the newest: nothing');
+    if (i > 3) t.throws(() => log.replay(i - 3), { code: 'SINCE_TOO_OLD' }, 'dropped ones are gone');
+  }
+  t.same(seen, [1, 2, 3, 4, 5, 6, 7, 8], 'every one published once, in order');
+  t.equal(log.seqAtTime(0 + Date.parse(log.replay(6)[0]!.time)), 6, 'seqAtTime finds the first kept at or after a time');
+  t.equal(log.seqAtTime(Date.now() + 60_000), 9, 'a time after the newest: the next seq');
 });
 
 t.test('reconcile emits through the same path: a sandbox whose namespace went is a leave', async (t) => {
