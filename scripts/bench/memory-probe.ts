@@ -91,13 +91,17 @@ async function main(): Promise<void> {
     res.malloced_mb = mb(j.heap.malloced_memory); res.peak_malloced_mb = mb(j.heap.peak_malloced_memory);
   }
   const starts: number[] = [];
+  const startCpu: number[] = [];
   for (let r = 0; r < restarts; r++) {
     await d.stop();
     starts.push(Math.round(1000 * await d.start(async () => {
       const x = await d.client.request('GET', `/networks/${net}/endpoints`);
       return x.status === 200 && (JSON.parse(x.body) as unknown[]).length === n;
     })) / 1000);
+    const c = d.cpuMs();
+    startCpu.push(c.user + c.sys);
   }
+  res.startup_cpu_ms = startCpu;
   res.startup_s = starts;
   res.rss_after_restart_mb = Math.round(d.rssMb() * 10) / 10;
   res.maps_after_restart = mappings(d.processId);
