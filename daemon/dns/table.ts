@@ -48,15 +48,20 @@ export class DnsTable {
   private readonly eps = new Map<string, DnsEndpoint>();
   private readonly byName = new Map<string, Map<string, Set<string>>>();
   private readonly byAddr = new Map<string, string>();
+  /** network → its endpoint ids */
+  private readonly byNet = new Map<string, Set<string>>();
   /** container → endpoint ids in join order, and its domain name. */
   private readonly containers = new Map<string, DnsContainer>();
   /** Bumped on every change: answers cached against it stay right. */
   version = 0;
   private readonly askers = new Map<string, Asker | undefined>();
+  /** network → the domain names of its containers, built once per version (every asker of a network shares it). */
+  private readonly domainsByNet = new Map<string, Set<string>>();
 
   private bump(): void {
     this.version++;
-    this.askers.clear();
+    if (this.askers.size) this.askers.clear();
+    if (this.domainsByNet.size) this.domainsByNet.clear();
   }
 
   setNetwork(n: DnsNetwork): void {
@@ -67,7 +72,8 @@ export class DnsTable {
 
   dropNetwork(id: string): void {
     this.bump();
-    for (const e of [...this.eps.values()]) if (e.networkId === id) this.dropEndpoint(e.id);
+    for (const epId of [...(this.byNet.get(id) ?? [])]) this.dropEndpoint(epId);
+    this.byNet.delete(id);
     this.networks.delete(id);
     this.byName.delete(id);
   }
@@ -88,6 +94,9 @@ export class DnsTable {
       set.add(e.id);
     }
     for (const a of [e.v4, e.v6]) if (a) this.byAddr.set(a, e.id);
+    let mine = this.byNet.get(e.networkId);
+    if (!mine) this.byNet.set(e.networkId, (mine = new Set()));
+    mine.add(e.id);
   }
 
   dropEndpoint(id: string): void {
@@ -102,6 +111,9 @@ export class DnsTable {
       if (set && set.size === 0) names!.delete(n);
     }
     for (const a of [e.v4, e.v6]) if (a && this.byAddr.get(a) === id) this.byAddr.delete(a);
+    const mine = this.byNet.get(e.networkId);
+    mine?.delete(id);
+    if (mine && mine.size === 0) this.byNet.delete(e.networkId);
   }
 
   setContainer(containerId: string, c: DnsContainer | undefined): void {
@@ -131,14 +143,22 @@ export class DnsTable {
       if (n?.enabled && !networks.includes(n)) networks.push(n);
     }
     const domains = new Set<string>();
-    for (const n of networks) {
-      for (const other of this.eps.values()) {
-        if (other.networkId !== n.id) continue;
-        const d = this.containers.get(other.containerId)?.domain;
-        if (d) domains.add(d);
-      }
-    }
+    for (const n of networks) for (const d of this.networkDomains(n.id)) domains.add(d);
     return { containerId: e.containerId, networks, domains, forward: networks.some((n) => !n.internal), upstreams: ctr?.dns ?? [] };
+  }
+
+  /** The domain names of a network's containers: one pass over that network's endpoints (not every
+   *  endpoint of every network) per change of the table, shared by all its askers. */
+  private networkDomains(netId: string): Set<string> {
+    let out = this.domainsByNet.get(netId);
+    if (out) return out;
+    out = new Set<string>();
+    for (const id of this.byNet.get(netId) ?? []) {
+      const d = this.containers.get(this.eps.get(id)?.containerId ?? '')?.domain;
+      if (d) out.add(d);
+    }
+    this.domainsByNet.set(netId, out);
+    return out;
   }
 
   /** A name on the asker's networks: the first network (in join order) that has it answers. */
