@@ -10,4 +10,12 @@
 // 1,000 endpoints this cut the CPU until the restarted daemon answers from
 // ~1.01 to ~0.90 s (eight restarts each, alternately), with RSS and CPU per
 // attach unchanged (it reaches 2 MB within the first requests anyway).
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--min-semi-space-size=2'];
+// Scavenges run on the main thread alone (--no-parallel-scavenge): with a
+// young generation this small they come every few hundred requests under
+// load, and a parallel one waits for V8's helper threads, which on a busy
+// machine (two cores, the clients beside the daemon) are not running: under
+// the API stage's load (GET /networks, 64 connections) the scavenges of
+// 100,000 requests paused the daemon 460-1,800 ms with helpers and 100-160 ms
+// without (the bare node:http server: 120-220 ms); RSS with 1,000 endpoints
+// and start-up unchanged (94 MB; memory-probe).
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--min-semi-space-size=2', '--no-parallel-scavenge'];
