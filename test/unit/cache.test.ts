@@ -31,7 +31,7 @@ t.test('a cached listing follows every change', async (t) => {
   t.equal((await p.req('GET', '/networks')).json.length, 3);
 });
 
-/** A Koa app behind the cache, as createHandler wires it, counting the answers it computes. */
+/** A Koa app behind the cache, as createSeed wires it, counting the answers it computes. */
 async function cachedServer(t: Tap.Test, limits?: { maxBytes?: number; maxEntries?: number }) {
   const state = { version: 1 };
   const cache = new ReadCache(state, limits);

@@ -72,12 +72,6 @@ export function createSeed(c: Controller, log: AppLogger, extra: Parameters<type
   };
 }
 
-/** The request handler: cached reads and the attach/detach routes answered straight away, the rest through Koa. */
-export function createHandler(c: Controller, log: AppLogger, extra: Parameters<typeof routes>[1]): Handler {
-  const seed = createSeed(c, log, extra);
-  return (req, res) => { if (!seed.early(req, res)) seed.koa(req, res); };
-}
-
 const CREATE_ENDPOINT = new RegExp(`^/networks/${PARAM}/endpoints$`);
 const JOIN = new RegExp(`^/networks/${PARAM}/endpoints/${PARAM}/containers$`);
 const LEAVE = new RegExp(`^/networks/${PARAM}/endpoints/${PARAM}/containers/${PARAM}$`);
