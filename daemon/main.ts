@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --min-semi-space-size=2 --no-parallel-scavenge
+#!/usr/bin/env -S node --max-semi-space-size=2 --min-semi-space-size=2 --no-parallel-scavenge --v8-pool-size=2
 // lnetd entry point: read settings, open the store, start the controller and
 // the listeners; on SIGTERM/SIGINT stop accepting, finish in-flight requests,
 // close the store and exit 0, leaving every kernel object in place so that

@@ -18,4 +18,11 @@
 // 100,000 requests paused the daemon 460-1,800 ms with helpers and 100-160 ms
 // without (the bare node:http server: 120-220 ms); RSS with 1,000 endpoints
 // and start-up unchanged (94 MB; memory-probe).
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--min-semi-space-size=2', '--no-parallel-scavenge'];
+// Two V8 platform worker threads instead of Node's four (they run GC helpers
+// and background compiles for a ~20 MB heap): each one's malloc arena and
+// stack stayed resident, ~3-7 MB of RSS with 1,000 endpoints (memory-probe,
+// alternately: 93.9 -> 88.4 MB mean over four passes at 17:32-17:37, CPU per
+// attach 6.3 -> 5.8 ms, CPU until a restarted daemon answers 964 -> 975 ms,
+// i.e. noise; with --no-parallel-scavenge too, three passes at 17:39-17:42:
+// 93.1 -> 89.8 MB, CPU per attach 5.69 -> 5.45 ms).
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--min-semi-space-size=2', '--no-parallel-scavenge', '--v8-pool-size=2'];

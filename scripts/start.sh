@@ -11,4 +11,4 @@ if [ "$(id -u)" -eq 0 ] && [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)"
   ulimit -n 524288 2>/dev/null || echo "lnetd: could not raise the open-file limit to 524288 (now $(ulimit -Hn)); fewer host ports can be published" >&2
 fi
 # node flags: see daemon/node-flags.ts
-exec node --max-semi-space-size=2 --min-semi-space-size=2 --no-parallel-scavenge dist/daemon/main.js "$@"
+exec node --max-semi-space-size=2 --min-semi-space-size=2 --no-parallel-scavenge --v8-pool-size=2 dist/daemon/main.js "$@"
