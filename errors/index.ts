@@ -39,6 +39,7 @@ export const CODES = {
   ENDPOINT_IN_USE: 'conflict',
   ALREADY_JOINED: 'conflict',
   POOL_EXHAUSTED: 'conflict',
+  NETWORK_FULL: 'conflict',       // the network's kernel object takes no more ports (a Linux bridge: 1,023)
   POOL_OVERLAP: 'conflict',
   ADDRESS_IN_USE: 'conflict',
   PORT_IN_USE: 'conflict',

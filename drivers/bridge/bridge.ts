@@ -38,6 +38,11 @@ export const BRIDGE_FAULT_STEPS = [
 
 const prefixOf = (cidr: string): string => cidr.split('/')[1] ?? '';
 
+/** The kernel refused the bridge another port (EXFULL): the network is full, not lnetd broken. */
+function full(net: NetworkRecord, bridge: string): Conflict {
+  return new Conflict(`network ${net.name} is full: its bridge ${bridge} has 1023 ports, the most a Linux bridge takes; leave a container first or use another network`, 'NETWORK_FULL');
+}
+
 /** Read persisted state, falling back to what a record without state implies
  *  (a create that crashed before its state was stored). */
 export function bridgeState(net: NetworkRecord): BridgeState {
@@ -206,7 +211,7 @@ export class BridgeDriver implements Driver {
     const veth = hostVethName(ep.id);
     const undo = new Undo();
     try {
-      await this.createVeth(veth, st, ep, target);
+      await this.createVeth(net, veth, st, ep, target);
       // addresses and routes inside the sandbox go with the veth
       undo.push(() => k.deleteLink(veth));
       this.step('join:after-veth');
@@ -226,17 +231,19 @@ export class BridgeDriver implements Driver {
   }
 
   /** A host end left by a sandbox the kernel is still reaping is deleted, then we retry once. */
-  private async createVeth(veth: string, st: BridgeState, ep: EndpointRecord, target: JoinTarget): Promise<void> {
+  private async createVeth(net: NetworkRecord, veth: string, st: BridgeState, ep: EndpointRecord, target: JoinTarget): Promise<void> {
     const spec = { name: veth, master: st.bridge, mtu: st.mtu, hairpin: true, alias: this.ctx.mark, peer: { name: target.ifname, ns: target.key, mac: ep.mac } };
     try {
       await this.ctx.kernel.createVeth(spec);
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EXFULL') throw full(net, st.bridge);
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       await this.ctx.kernel.deleteLink(veth);
       try {
         await this.ctx.kernel.createVeth(spec);
       } catch (again) {
         // not our leftover: the name is taken inside the runtime's namespace
+        if ((again as NodeJS.ErrnoException).code === 'EXFULL') throw full(net, st.bridge);
         if ((again as NodeJS.ErrnoException).code === 'EEXIST') throw new Conflict(`interface ${target.ifname} already exists in the sandbox of container ${target.containerId}`, 'NAME_IN_USE');
         throw again;
       }

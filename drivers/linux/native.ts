@@ -45,6 +45,9 @@ function addon(): NsUtil {
 }
 
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
+// Linux errnos Node's table lacks that the kernel answers us: a bridge refuses
+// its 1,024th port with EXFULL (port numbers are 10 bits, and 0 is none)
+if (!errnoNames.has(54)) errnoNames.set(54, 'EXFULL');
 
 /** The addon names only a few errno codes; recover the rest from `errno` so
  *  callers can test `code` (EEXIST, ENOENT …) whatever the failure. */

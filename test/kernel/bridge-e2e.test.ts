@@ -4,6 +4,8 @@
 
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { TestDaemon } from '../lib/daemon.js';
 import { connect, ping, serve, stopAll } from '../lib/traffic.js';
 import { waitInNetns } from '../lib/ready.js';
@@ -210,4 +212,33 @@ t.test('network delete leaves nothing behind', async (t) => {
   t.equal((await d.req('DELETE', `/networks/${net}`)).status, 200);
   for (let i = 0; i < 50 && JSON.stringify(snap()) !== JSON.stringify(before); i++) await new Promise((r) => setTimeout(r, 100));
   t.same(snap(), before, 'links, addresses and rules as before');
+});
+
+t.test('a full bridge: the join past the kernel\'s 1023 ports is a 409 that leaves nothing', async (t) => {
+  const net = await network('full', { ipam: { config: [{ subnet: '10.98.0.0/21' }] } });
+  const bridge = `lnet-${net.slice(0, 8)}`;
+  // 1022 ports that are not lnetd's: 511 veth pairs with both ends on the bridge
+  const fill: string[] = [];
+  for (let i = 0; i < 511; i++) fill.push(`link add fa${i} type veth peer name fb${i}`, `link set fa${i} master ${bridge}`, `link set fb${i} master ${bridge}`);
+  const r = spawnSync('ip', ['-n', d.name, '-batch', '-'], { input: fill.join('\n') + '\n', encoding: 'utf8' });
+  t.equal(r.status, 0, `filler ports made ${r.stderr}`);
+  t.teardown(() => { spawnSync('ip', ['-n', d.name, '-batch', '-'], { input: Array.from({ length: 511 }, (_v, i) => `link del fa${i}`).join('\n') + '\n' }); });
+  const ports = () => JSON.parse(d.exec(['ip', '-j', 'link', 'show', 'master', bridge]).stdout).length;
+  t.equal(ports(), 1022);
+  await container(net);
+  t.equal(ports(), 1023, 'the 1023rd port is a container of lnetd');
+  const e = await d.req('POST', `/networks/${net}/endpoints`, { name: 'one-too-many' });
+  const id = cid();
+  const j = await d.req('POST', `/networks/${net}/endpoints/${e.json}/containers`, { container_id: id });
+  t.equal(j.status, 409, j.text);
+  t.equal(j.json.code, 'NETWORK_FULL');
+  t.match(j.json.message, new RegExp(`network full is full: its bridge ${bridge} has 1023 ports`));
+  t.equal(ports(), 1023, 'no port added');
+  t.notOk(existsSync(join(d.netnsDir, id)), 'no sandbox namespace left');
+  t.notOk((await d.req('GET', `/networks/${net}/endpoints/${e.json}`)).json.container, 'the endpoint is not joined');
+  // one filler port goes: the same join now succeeds (nothing half-made stood in its way)
+  d.exec(['ip', 'link', 'del', 'fa0']);
+  const again = await d.req('POST', `/networks/${net}/endpoints/${e.json}/containers`, { container_id: id });
+  t.equal(again.status, 200, again.text);
+  t.equal(ports(), 1022, 'its port is on the bridge (fa0 took fb0 with it)');
 });
