@@ -79,7 +79,7 @@ if (process.getuid?.() !== 0) {
       if (name.startsWith('lnetd')) for (const k of ['cpu_per_attach', 'cpu_per_detach']) t.ok(s[k] && s[k].total_ms >= 0 && Math.abs(s[k].total_ms - s[k].user_ms - s[k].sys_ms) < 0.01, `${name}.${k}: ${JSON.stringify(s[k])}`);
     }
     for (const k of ['netns_ms', 'veth_ms', 'inside_ms']) t.ok(positive(j.floor_parts[k]), `floor_parts.${k} > 0: ${j.floor_parts[k]}`);
-    t.ok(j.http_floor && j.http_floor.n === 3 && positive(j.http_floor.two_requests_ms), `http_floor: ${JSON.stringify(j.http_floor)}`);
+    t.ok(j.http_floor && j.http_floor.n === 3 && positive(j.http_floor.two_requests_ms) && positive(j.http_floor.sync_write_ms), `http_floor: ${JSON.stringify(j.http_floor)}`);
     for (const side of ['lnetd', 'floor']) {
       t.same(j.concurrency[side].map((l: { clients: number }) => l.clients), [1, 2], `concurrency.${side}: every level ran`);
       for (const l of j.concurrency[side]) {
