@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build the native namespace helper (node-gyp against Node's own headers), the
-# benchmark's floor program (plain C, no Node), and compile the TypeScript to dist/.
+# benchmark's floor program (plain C, no Node), compile the TypeScript to dist/
+# and bundle the daemon into dist/bundle/lnetd.mjs (what every launcher runs:
+# scripts/bundle.ts says why).
 # Each step runs only when its output is missing or older than its sources, so
 # a start with nothing changed costs no compiler run (tsc takes ~10 s here).
 # LNETD_FORCE_BUILD=1 compiles anyway.
@@ -36,3 +38,5 @@ if [ -n "$changed" ]; then
 else
   echo "lnetd build: dist/ is up to date with the sources, not compiling" >&2
 fi
+# the bundle: only when one of its inputs (dist/, node_modules) is newer than it
+node dist/scripts/bundle.js --if-stale

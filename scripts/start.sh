@@ -10,5 +10,6 @@ bash scripts/setup.sh >&2
 if [ "$(id -u)" -eq 0 ] && [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt 524288 ]; then
   ulimit -n 524288 2>/dev/null || echo "lnetd: could not raise the open-file limit to 524288 (now $(ulimit -Hn)); fewer host ports can be published" >&2
 fi
-# node flags: see daemon/node-flags.ts
-exec node --max-semi-space-size=2 --min-semi-space-size=2 --no-parallel-scavenge --v8-pool-size=2 dist/daemon/main.js "$@"
+# node flags: see daemon/node-flags.ts; dist/bundle/lnetd.mjs is the daemon bundled
+# into one file (scripts/bundle.ts), made by setup.sh -> build.sh
+exec node --max-semi-space-size=2 --min-semi-space-size=2 --no-parallel-scavenge --v8-pool-size=2 dist/bundle/lnetd.mjs "$@"

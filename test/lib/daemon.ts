@@ -12,7 +12,18 @@ import { randomBytes } from 'node:crypto';
 import { DAEMON_NODE_FLAGS } from '../../daemon/node-flags.js';
 
 export const ROOT = resolve(new URL('.', import.meta.url).pathname, '../../..');
-const MAIN = join(ROOT, 'dist/daemon/main.js');
+/** What users run (npm start, the bin, the systemd unit): the daemon bundled into one file. */
+const MAIN = join(ROOT, 'dist/bundle/lnetd.mjs');
+
+let bundled = false;
+/** `npx tsc` alone leaves the bundle behind dist/: rebuild it (once per test
+ *  process, only when an input is newer) before the first daemon starts. */
+function freshBundle(): void {
+  if (bundled) return;
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist/scripts/bundle.js'), '--if-stale'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`bundling the daemon failed (node dist/scripts/bundle.js: ${r.status ?? r.signal})`);
+  bundled = true;
+}
 
 /** Why tests that run the daemon cannot run here, or false: it runs in a throwaway network namespace (ip netns add, nsenter), which needs root. */
 export const NEEDS_ROOT: string | false = process.getuid?.() !== 0 && 'the api tier needs root: it runs the daemon in a throwaway network namespace (ip netns add, nsenter)';
@@ -51,9 +62,10 @@ export function checkRunDir(args: string[]): string {
   return abs;
 }
 
-/** argv (node, flags, main.js, args) that runs the built daemon; throws when it would use the host's /run/lnetd. */
+/** argv (node, flags, the bundle, args) that runs the built daemon; throws when it would use the host's /run/lnetd. */
 export function lnetdArgv(args: string[], nodeArgs: string[] = []): string[] {
   checkRunDir(args);
+  freshBundle();
   return [process.execPath, ...DAEMON_NODE_FLAGS, ...nodeArgs, MAIN, ...args];
 }
 

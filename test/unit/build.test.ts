@@ -1,10 +1,12 @@
 // `npm start` compiles only when sources changed (issue 9 item 17):
 // scripts/build.sh runs in a copy of the tree with a stand-in `npx` that
-// records each compile instead of running tsc.
+// records each compile instead of running tsc, and a stand-in bundler that
+// records its calls (whether the bundle is stale is the bundler's own
+// decision: test/unit/bundle.test.ts).
 
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../lib/daemon.js';
@@ -21,6 +23,9 @@ t.test('build.sh compiles on the first build and after a change, not otherwise',
   for (const f of ['daemon/main.ts', 'tsconfig.json', 'package.json', 'scripts/build.sh']) utimesSync(join(dir, f), past, past);
   mkdirSync(join(dir, 'bin'));
   const log = join(dir, 'compiles');
+  const bundles = join(dir, 'bundles');
+  mkdirSync(join(dir, 'dist', 'scripts'), { recursive: true });
+  writeFileSync(join(dir, 'dist', 'scripts', 'bundle.js'), `import { appendFileSync } from 'node:fs'; appendFileSync(${JSON.stringify(bundles)}, process.argv.slice(2).join(' ') + '\\n');\n`);
   writeFileSync(join(dir, 'bin', 'npx'), `#!/bin/sh\necho "$@" >> ${log}\nmkdir -p dist\n`);
   chmodSync(join(dir, 'bin', 'npx'), 0o755);
   const build = () => {
@@ -42,4 +47,5 @@ t.test('build.sh compiles on the first build and after a change, not otherwise',
   t.match(build(), /compiling TypeScript to dist\/ \(daemon\/main\.ts changed/, 'a changed source names itself');
   t.equal(compiles(), '2', 'and compiles again');
   t.match(build(), /up to date/, 'then it is up to date again');
+  t.same(readFileSync(bundles, 'utf8').trim().split('\n'), Array(4).fill('--if-stale'), 'every build asks the bundler to bundle if its inputs changed');
 });

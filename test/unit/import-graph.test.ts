@@ -1,7 +1,8 @@
 // Test code never ships: nothing reachable from what `npm start` runs
-// (dist/daemon/main.js) or from a plug-in entry point (every `bin` of
-// package.json) may import a module under test/ (the fake kernel and
-// firewall live in test/lib/). The walk follows every relative import of the
+// (dist/bundle/lnetd.mjs, bundled from dist/daemon/main.js) or from a plug-in
+// entry point (every `bin` of package.json) may import a module under test/
+// (the fake kernel and firewall live in test/lib/). The bundle's own list of
+// inputs (esbuild's metafile) is checked too. The walk follows every relative import of the
 // compiled JavaScript, static, re-export and dynamic, as TypeScript's own
 // pre-processor finds them; an import it cannot follow (a computed dynamic
 // import of a relative path) fails the test rather than hiding an edge.
@@ -10,13 +11,14 @@ import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
+import { BUNDLE, BUNDLE_ENTRY, BUNDLE_META } from '../../scripts/bundle.js';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname, '../../..');
 const DIST = join(ROOT, 'dist');
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
 const start = readFileSync(join(ROOT, 'scripts/start.sh'), 'utf8');
-const started = /\b(dist\/\S+\.js)\b/.exec(start)?.[1];
+const started = /\b(dist\/\S+\.m?js)\b/.exec(start)?.[1];
 
 /** Every module reachable from entry, with the chain that reached it. */
 function walk(entry: string): { reached: Map<string, string[]>; unfollowed: string[] } {
@@ -47,12 +49,20 @@ export function testModules(reached: Map<string, string[]>): string[] {
   return [...reached].filter(([f]) => f.startsWith(under)).map(([, chain]) => chain.map((f) => relative(DIST, f)).join(' -> '));
 }
 
-t.test('npm start runs dist/daemon/main.js', async (t) => {
-  t.equal(started, 'dist/daemon/main.js');
-  t.equal(pkg.bin.lnetd, 'dist/daemon/main.js');
+t.test('npm start and the bin run the bundle of dist/daemon/main.js', async (t) => {
+  t.equal(started, BUNDLE);
+  t.equal(pkg.bin.lnetd, BUNDLE);
+  t.equal(BUNDLE_ENTRY, 'dist/daemon/main.js');
 });
 
-const entries = [...new Set([started ?? 'dist/daemon/main.js', ...Object.values(pkg.bin)])];
+t.test('nothing under test/ is in the bundle', async (t) => {
+  const inputs = Object.keys((JSON.parse(readFileSync(join(ROOT, BUNDLE_META), 'utf8')) as { inputs: Record<string, unknown> }).inputs);
+  t.ok(inputs.includes(BUNDLE_ENTRY) && inputs.includes('dist/drivers/linux/netlink.js'), `the metafile lists the daemon's modules (${inputs.length} inputs)`);
+  t.same(inputs.filter((f) => f.startsWith('dist/test/')), [], 'no test module bundled');
+});
+
+// the bundle's modules are walked from its entry point (the bundle itself has no relative imports)
+const entries = [...new Set([BUNDLE_ENTRY, ...Object.values(pkg.bin).filter((b) => b !== BUNDLE)])];
 for (const e of entries) {
   t.test(`nothing under test/ is reachable from ${e}`, async (t) => {
     const entry = join(ROOT, e);

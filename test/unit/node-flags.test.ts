@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { DAEMON_NODE_FLAGS } from '../../daemon/node-flags.js';
 import { ROOT } from '../lib/daemon.js';
 
-/** The flags between `node` and the daemon's main.js on the line that runs it. */
+/** The flags between `node` and the daemon (its bundle, or main.js) on the line that runs it. */
 function flagsOn(file: string, line: RegExp): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
   const m = text.split('\n').find((l) => line.test(l));
   if (!m) throw new Error(`${file}: no line matching ${line}`);
   const words = m.trim().split(/\s+/);
   const node = words.findIndex((w) => /(^|\/)node$/.test(w));
-  const main = words.findIndex((w) => /daemon\/main\.js$/.test(w));
+  const main = words.findIndex((w) => /daemon\/main\.js$|bundle\/lnetd\.mjs$/.test(w));
   return words.slice(node + 1, main < 0 ? undefined : main);
 }
 

@@ -21,7 +21,7 @@ t.test('a test daemon without a run dir of its own is refused', async (t) => {
   const argv = lnetdArgv(['--run-dir', '/tmp/own/run'], ['--inspect=0']);
   t.equal(argv[0], process.execPath);
   t.ok(argv.includes('--inspect=0') && argv.at(-1) === '/tmp/own/run');
-  t.match(argv.find((a) => a.endsWith('main.js')), /dist\/daemon\/main\.js$/);
+  t.match(argv.find((a) => a.endsWith('.mjs')), /dist\/bundle\/lnetd\.mjs$/, 'tests run what users run: the bundle');
 });
 
 function sources(dir: string): string[] {
@@ -30,8 +30,8 @@ function sources(dir: string): string[] {
 }
 
 t.test('every start of the daemon in tests and the bench goes through the check or passes a run dir', async (t) => {
-  const starters = ['test', 'scripts'].flatMap(sources).filter((f) => /daemon\/main\.js/.test(readFileSync(join(ROOT, f), 'utf8')));
-  const known = ['scripts/bench/lnetd/daemon.ts', 'test/lib/daemon.ts', 'test/unit/import-graph.test.ts', 'test/unit/test-daemons.test.ts'];
+  const starters = ['test', 'scripts'].flatMap(sources).filter((f) => /daemon\/main\.js|bundle\/lnetd\.mjs/.test(readFileSync(join(ROOT, f), 'utf8')));
+  const known = ['scripts/bench/lnetd/daemon.ts', 'test/lib/daemon.ts', 'test/unit/import-graph.test.ts', 'test/unit/test-daemons.test.ts', 'scripts/bundle.ts', 'test/unit/bundle.test.ts'];
   t.same(starters.filter((f) => !known.includes(f)), [], 'no test starts main.js itself: it uses lnetdArgv(), TestDaemon or refusedStart()');
   t.ok(starters.includes('test/lib/daemon.ts'), 'the scan sees the helper');
   t.match(readFileSync(join(ROOT, 'scripts/bench/lnetd/daemon.ts'), 'utf8'), /'--run-dir', join\(this\.dir/, 'the bench daemon has a run dir in its tmp dir');

@@ -1,4 +1,4 @@
-// Starts the real daemon (dist/daemon/main.js) inside a host namespace via
+// Starts the real daemon (dist/bundle/lnetd.mjs, what npm start runs) inside a host namespace via
 // nsenter: only the network namespace changes, so the sandboxes it
 // bind-mounts under its netns dir stay visible to us for cleanup.
 
@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { alive, onCleanup, stopPid, unmountUnder } from '../cleanup.js';
 import { LnetdClient } from './client.js';
 import { DAEMON_NODE_FLAGS } from '../../../daemon/node-flags.js';
+import { buildBundle, bundleStale } from '../../bundle.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 /** LNETD_BENCH_DAEMON points at another build of the daemon, to compare two. */
-export const DAEMON_MAIN = process.env.LNETD_BENCH_DAEMON ?? join(REPO_ROOT, 'dist/daemon/main.js');
+export const DAEMON_MAIN = process.env.LNETD_BENCH_DAEMON ?? join(REPO_ROOT, 'dist/bundle/lnetd.mjs');
 
 /** Pools big enough for the api stage's 100 networks and the scale stage's
  * 1,000 endpoints on one network. */
@@ -55,6 +56,8 @@ export class Daemon {
 
   /** Spawn and wait until ready(); resolves with seconds from spawn to ready. */
   async start(ready: () => Promise<boolean> = () => this.pinged(), timeoutMs = 30_000): Promise<number> {
+    // after `npx tsc` alone the bundle is behind dist/
+    if (!process.env.LNETD_BENCH_DAEMON && bundleStale()) await buildBundle();
     const log = openSync(join(this.dir, 'daemon.log'), 'a');
     const args = [`--net=/run/netns/${this.hostNs}`, process.execPath, ...nodeFlags, DAEMON_MAIN,
       '--socket', this.socket, '--docker-socket', this.dockerSocket, '--data-dir', join(this.dir, 'data'), '--netns-dir', this.netnsDir, '--run-dir', join(this.dir, 'run'),
