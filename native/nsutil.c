@@ -307,6 +307,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"makeNetns", NULL, make_netns, NULL, NULL, NULL, napi_default, NULL},
     {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
     {"rtnlBatch", NULL, rtnl_batch, NULL, NULL, NULL, napi_default, NULL},
+    {"rtnlBatches", NULL, rtnl_batches, NULL, NULL, NULL, napi_default, NULL},
     {"bindPort", NULL, bind_port, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -2,3 +2,4 @@
 #pragma once
 #include <node_api.h>
 napi_value rtnl_batch(napi_env env, napi_callback_info info);
+napi_value rtnl_batches(napi_env env, napi_callback_info info);

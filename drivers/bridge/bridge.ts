@@ -8,7 +8,7 @@ import { BadRequest, Conflict } from '../../errors/index.js';
 import type { EndpointRecord, NetworkRecord } from '../../store/records.js';
 import type { Driver, DriverContext, DriverRecords, FirewallRules, JoinedState, JoinTarget, NetworkSettings, OwnedObject, RestoreOptions } from '../driver.js';
 import type { FwNetwork } from '../linux/firewall.js';
-import type { LinkInfo } from '../linux/kernel.js';
+import type { LinkInfo, SetupConfig } from '../linux/kernel.js';
 import { parseBridgeOptions, validateNetwork, type BridgeOptions } from './options.js';
 import { portMaps } from './ports.js';
 import { context, teardown, Undo } from './steps.js';
@@ -211,13 +211,13 @@ export class BridgeDriver implements Driver {
     const veth = hostVethName(ep.id);
     const undo = new Undo();
     try {
-      await this.createVeth(net, veth, st, ep, target);
+      const addresses = endpointCidrs(net, ep);
+      const routes = target.gatewayProvider && !net.internal ? this.defaultRoutes(net, ep.routeMetric) : [];
+      // the pair, then its sandbox end up with addresses and routes: one round of kernel requests
+      await this.createVeth(net, veth, st, ep, target, { addresses, routes, ipv6: net.enableIpv6 });
       // addresses and routes inside the sandbox go with the veth
       undo.push(() => k.deleteLink(veth));
       this.step('join:after-veth');
-      const addresses = endpointCidrs(net, ep);
-      const routes = target.gatewayProvider && !net.internal ? this.defaultRoutes(net, ep.routeMetric) : [];
-      await k.setupInterface(target.ifname, target.key, { addresses, routes, ipv6: net.enableIpv6 });
       this.step('join:after-setup');
       const maps = portMaps(net, ep, st.bridge);
       if (maps.length) {
@@ -231,16 +231,16 @@ export class BridgeDriver implements Driver {
   }
 
   /** A host end left by a sandbox the kernel is still reaping is deleted, then we retry once. */
-  private async createVeth(net: NetworkRecord, veth: string, st: BridgeState, ep: EndpointRecord, target: JoinTarget): Promise<void> {
+  private async createVeth(net: NetworkRecord, veth: string, st: BridgeState, ep: EndpointRecord, target: JoinTarget, setup: SetupConfig): Promise<void> {
     const spec = { name: veth, master: st.bridge, mtu: st.mtu, hairpin: true, alias: this.ctx.mark, peer: { name: target.ifname, ns: target.key, mac: ep.mac } };
     try {
-      await this.ctx.kernel.createVeth(spec);
+      await this.ctx.kernel.createVeth(spec, setup);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EXFULL') throw full(net, st.bridge);
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       await this.ctx.kernel.deleteLink(veth);
       try {
-        await this.ctx.kernel.createVeth(spec);
+        await this.ctx.kernel.createVeth(spec, setup);
       } catch (again) {
         // not our leftover: the name is taken inside the runtime's namespace
         if ((again as NodeJS.ErrnoException).code === 'EXFULL') throw full(net, st.bridge);

@@ -81,8 +81,12 @@ export interface Kernel {
   link(name: string, ns?: string): Promise<LinkInfo | undefined>;
   /** Create a bridge, or accept an existing bridge of that name; set up. */
   ensureBridge(name: string, opts: { mtu?: number; mac?: string; alias?: string }): Promise<LinkInfo>;
-  /** Veth pair with the peer created straight inside its namespace; host side up. */
-  createVeth(spec: VethSpec): Promise<void>;
+  /** Veth pair with the peer created straight inside its namespace; host side up.
+   *  setup: then bring the peer up inside its namespace as setupInterface(peer
+   *  name, peer ns, setup) does, in the same round of kernel requests; when that
+   *  part fails the pair is deleted again before the error is thrown (its
+   *  message and code are setupInterface's), so nothing is left half made. */
+  createVeth(spec: VethSpec, setup?: SetupConfig): Promise<void>;
   /** Delete a link; a missing one is success. */
   deleteLink(name: string, ns?: string): Promise<void>;
   setLinkUp(name: string, ns?: string): Promise<void>;

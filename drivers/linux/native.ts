@@ -20,6 +20,7 @@ interface NsUtil {
   makeNetns(): Promise<number>;
   tryLock(fd: number): boolean;
   rtnlBatch(nsFd: number, datagram: Buffer, lastSeq: number, keep?: boolean): Promise<Array<[number, number]>>;
+  rtnlBatches(parts: Array<[number, Buffer, number, boolean]>): Promise<Array<Array<[number, number]>>>;
   bindPort(family: number, proto: number, addr: string, port: number): number;
 }
 
@@ -83,6 +84,19 @@ export async function makeNetns(): Promise<number> {
 export async function rtnlBatch(nsFd: number, datagram: Buffer, lastSeq: number, keep = false): Promise<Array<[number, number]>> {
   try {
     return await addon().rtnlBatch(nsFd, datagram, lastSeq, keep);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.errno === 'number') e.code = errnoNames.get(e.errno) ?? e.code;
+    throw e;
+  }
+}
+
+/** Several such datagrams, each [nsFd, datagram, lastSeq, keep], one after
+ *  the other on one pool thread (one trip there and back): the answers of
+ *  each part sent. A part whose answers hold an error is the last one sent. */
+export async function rtnlBatches(parts: Array<[number, Buffer, number, boolean]>): Promise<Array<Array<[number, number]>>> {
+  try {
+    return await addon().rtnlBatches(parts);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (typeof e?.errno === 'number') e.code = errnoNames.get(e.errno) ?? e.code;

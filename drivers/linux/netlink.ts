@@ -18,7 +18,7 @@ import type { RtNetlinkSocket, rt, ifla } from 'netlink';
 import { isGone, wrap } from '../../errors/index.js';
 import type { AddressInfo, Kernel, LinkInfo, RouteInfo, RouteSpec, SetupConfig, VethSpec } from './kernel.js';
 import { NetnsPool } from './nspool.js';
-import { errnoName, makeNetns, rtnlBatch, ensureNetnsTmpfs, inNetns, isNetnsPath, mountNetnsFd, mountNewNetns, mountOwnNetns, openOwnNetns, openRuntimeNetns, unmountNetns } from './native.js';
+import { errnoName, makeNetns, rtnlBatch, rtnlBatches, ensureNetnsTmpfs, inNetns, isNetnsPath, mountNetnsFd, mountNewNetns, mountOwnNetns, openOwnNetns, openRuntimeNetns, unmountNetns } from './native.js';
 import {
   bridgeLinkinfo, bridgePortLinkinfo, bufferToIp, noIpv6LinkLocal, bufferToMac, decodeLink, decodeLinkKind, ifinfomsg, ipToBuffer, linkDumpAttrs, macToBuffer, parseCidr, vethLinkinfo,
 } from './linkinfo.js';
@@ -36,8 +36,10 @@ const UP = { flags: { up: true as const }, change: { up: true as const } };
 /** What we hold on a namespace. Its socket for the netlink package is made on
  * first use: the join path needs none (its batches go through rtnlBatch). */
 class NsHandle {
-  /** A namespace we just made holds lo (1) only, so we can pick the ifindex of
-   *  each link we put in it and never look one up: the next one to give. */
+  /** A namespace we just made holds lo (1) only, so we know the ifindex of
+   *  each link we put in it and never look one up: the next one to give (we
+   *  ask for it, and the kernel numbers a namespace's links in order and never
+   *  gives an index twice). Unknown (undefined) once one of ours was deleted. */
   nextIndex?: number;
   /** ifindex by name of the links we put in it with an index we picked. */
   picked?: Map<string, number>;
@@ -94,11 +96,12 @@ function sysctlFile(path: string): string {
 
 let lastSeq = 0;
 
-/** Several requests in one datagram, sent and answered on a pool thread
- * (rtnlBatch): one sendmsg, one read. The kernel runs them in order and
- * answers a failure of any at once (errors are always answered); only the
- * last asks for an ACK. Throws the first failure not in its request's `ok`. */
-async function sendBatch(h: NsHandle, reqs: Req[], keep: boolean): Promise<void> {
+/** One datagram of requests: the kernel runs them in order and answers a
+ *  failure of any at once (errors are always answered); only the last asks
+ *  for an ACK. */
+interface Datagram { bytes: Buffer; seqs: number[] }
+
+function encode(reqs: Req[]): Datagram {
   const seqs = reqs.map(() => (lastSeq = (lastSeq % 0x7ffffffe) + 1));
   const last = reqs.length - 1;
   const parts = reqs.flatMap((r, k) => {
@@ -109,12 +112,48 @@ async function sendBatch(h: NsHandle, reqs: Req[], keep: boolean): Promise<void>
     // the kernel finds the next message at the 4-byte aligned end of this one
     return len % 4 ? [...msg, Buffer.alloc(4 - (len % 4))] : msg;
   });
-  const answers = await rtnlBatch(h.fd, Buffer.concat(parts), seqs[last]!, keep);
+  return { bytes: Buffer.concat(parts), seqs };
+}
+
+/** Throws the first failure not in its request's `ok`, with `request`: its index. */
+function check(reqs: Req[], d: Datagram, answers: Array<[number, number]>): void {
   for (const [seq, errno] of answers) {
     if (!errno) continue;
     const name = errnoName(errno);
-    if (reqs[seqs.indexOf(seq)]?.ok?.includes(name)) continue;
-    throw failure(name);
+    const k = d.seqs.indexOf(seq);
+    if (reqs[k]?.ok?.includes(name)) continue;
+    throw Object.assign(failure(name), { request: k });
+  }
+}
+
+/** Several requests in one datagram, sent and answered on a pool thread
+ * (rtnlBatch): one sendmsg, one read. Throws the first failure not in its
+ * request's `ok`. */
+async function sendBatch(h: NsHandle, reqs: Req[], keep: boolean): Promise<void> {
+  const d = encode(reqs);
+  check(reqs, d, await rtnlBatch(h.fd, d.bytes, d.seqs[d.seqs.length - 1]!, keep));
+}
+
+/** Datagrams for several namespaces, sent one after the other on one pool
+ *  thread (rtnlBatches). Throws the first failure, with `part`: the index of
+ *  the datagram it was in (the ones after it were not sent). */
+async function sendParts(parts: Array<{ h: NsHandle; reqs: Req[]; keep: boolean }>): Promise<void> {
+  const ds = parts.map((p) => encode(p.reqs));
+  const answers = await rtnlBatches(parts.map((p, i) => [p.h.fd, ds[i]!.bytes, ds[i]!.seqs[ds[i]!.seqs.length - 1]!, p.keep]));
+  for (let i = 0; i < answers.length; i++) {
+    try {
+      check(parts[i]!.reqs, ds[i]!, answers[i]!);
+    } catch (err) {
+      throw Object.assign(err as Error, { part: i });
+    }
+  }
+  // a part answered only with failures its requests accept ends the job too: send the rest
+  if (answers.length < parts.length) {
+    try {
+      await sendParts(parts.slice(answers.length));
+    } catch (err) {
+      throw Object.assign(err as Error, { part: (err as { part: number }).part + answers.length });
+    }
   }
 }
 
@@ -149,6 +188,17 @@ export class NetlinkKernel implements Kernel {
     try {
       // the pool threads keep a socket in the daemon's own namespace, never in a sandbox's
       await sendBatch(h, reqs, h === this.own);
+    } finally {
+      this.inflight--;
+      this.refillSoon();
+    }
+  }
+
+  /** Datagrams for several namespaces in one pool-thread job (sendParts). */
+  private async batches(parts: Array<{ h: NsHandle; reqs: Req[] }>): Promise<void> {
+    this.inflight++;
+    try {
+      await sendParts(parts.map((p) => ({ ...p, keep: p.h === this.own })));
     } finally {
       this.inflight--;
       this.refillSoon();
@@ -380,46 +430,76 @@ export class NetlinkKernel implements Kernel {
     });
   }
 
-  async createVeth(spec: VethSpec): Promise<void> {
+  async createVeth(spec: VethSpec, setup?: SetupConfig): Promise<void> {
     const what = `create veth ${spec.name} (peer ${spec.peer.name} in ${spec.peer.ns})`;
-    await this.op(what, async () => {
-      const peerNs = this.handle(spec.peer.ns);
-      const index = peerNs.nextIndex;
-      const attrs: ifla.LinkAttrs = {
-        ifname: spec.name,
-        linkinfo: vethLinkinfo({ name: spec.peer.name, mac: spec.peer.mac, mtu: spec.mtu, nsFd: peerNs.fd, index }),
-      };
-      if (spec.mtu) attrs.mtu = spec.mtu;
-      if (spec.master) attrs.master = await this.masterIndex(spec.master);
-      // Bridge-port settings only apply to an existing port, so a second
-      // request, in the same datagram. It also keeps IPv6 from giving the host
-      // end a link-local address: a bridge port needs none, and its DAD and
-      // MLD packets would be flooded to every port of the bridge, which grows
-      // with every container. The peer has no carrier until the sandbox brings
-      // it up, so nothing was sent yet. Master and up are applied by the
-      // kernel after the link is registered, in the first request.
-      const port: ifla.LinkAttrs = { ifname: spec.name, afSpec: noIpv6LinkLocal() };
-      // the kernel takes IFLA_IFALIAS on a change, not on a create: the mark goes here
-      if (spec.alias) port.ifalias = spec.alias;
-      if (spec.hairpin) port.linkinfo = bridgePortLinkinfo({ hairpin: true });
-      const send = (): Promise<void> => this.batch(this.own, [
-        linkReq(MSG.NEWLINK, UP, attrs, FlagsNew.CREATE | FlagsNew.EXCL),
-        linkReq(MSG.NEWLINK, {}, port),
-      ]);
-      try {
-        await send();
-      } catch (err) {
-        // a bridge re-made behind our back has a new index: look it up again once
-        if (!spec.master || code(err) !== 'ENODEV') throw err;
-        this.masters.delete(spec.master);
-        attrs.master = await this.masterIndex(spec.master);
-        await send();
-      }
-      if (index !== undefined) {
-        peerNs.nextIndex = index + 1;
-        peerNs.picked!.set(spec.peer.name, index);
-      }
-    });
+    // the pair is made: a failure of the setup part deletes it again, and is reported as setupInterface's
+    let setupFailed: unknown;
+    const undoPair = async (err: unknown): Promise<never> => {
+      setupFailed = err;
+      await this.deleteLink(spec.name).catch(() => undefined);
+      // the kernel does not give the deleted peer's index again: look indexes up from here on
+      const h = this.handles.get(spec.peer.ns);
+      if (h) h.nextIndex = undefined;
+      throw err;
+    };
+    let inline = false;
+    try {
+      await this.op(what, async () => {
+        const peerNs = this.handle(spec.peer.ns);
+        const index = peerNs.nextIndex;
+        const attrs: ifla.LinkAttrs = {
+          ifname: spec.name,
+          linkinfo: vethLinkinfo({ name: spec.peer.name, mac: spec.peer.mac, mtu: spec.mtu, nsFd: peerNs.fd, index }),
+        };
+        if (spec.mtu) attrs.mtu = spec.mtu;
+        if (spec.master) attrs.master = await this.masterIndex(spec.master);
+        // Bridge-port settings only apply to an existing port, so a second
+        // request, in the same datagram. It also keeps IPv6 from giving the host
+        // end a link-local address: a bridge port needs none, and its DAD and
+        // MLD packets would be flooded to every port of the bridge, which grows
+        // with every container. The peer has no carrier until the sandbox brings
+        // it up, so nothing was sent yet. Master and up are applied by the
+        // kernel after the link is registered, in the first request.
+        const port: ifla.LinkAttrs = { ifname: spec.name, afSpec: noIpv6LinkLocal() };
+        // the kernel takes IFLA_IFALIAS on a change, not on a create: the mark goes here
+        if (spec.alias) port.ifalias = spec.alias;
+        if (spec.hairpin) port.linkinfo = bridgePortLinkinfo({ hairpin: true });
+        // In a namespace we made the peer's index is ours to pick, so its setup
+        // can go in the same pool-thread job, right after the pair is made.
+        inline = setup !== undefined && index !== undefined;
+        const send = (): Promise<void> => {
+          const veth = [linkReq(MSG.NEWLINK, UP, attrs, FlagsNew.CREATE | FlagsNew.EXCL), linkReq(MSG.NEWLINK, {}, port)];
+          if (!inline) return this.batch(this.own, veth);
+          return this.batches([{ h: this.own, reqs: veth }, { h: peerNs, reqs: setupRequests(index!, setup!) }]);
+        };
+        // the pair exists once its create went through: a failure of the port
+        // settings or of the setup part deletes it again
+        const failed = async (err: unknown): Promise<void> => {
+          if ((err as { part?: number }).part === 1) return undoPair(err);
+          if ((err as { request?: number }).request === 1) await this.deleteLink(spec.name).catch(() => undefined);
+          throw err;
+        };
+        try {
+          await send();
+        } catch (err) {
+          // a bridge re-made behind our back has a new index: look it up again once
+          const e = err as { part?: number; request?: number };
+          if (!spec.master || code(err) !== 'ENODEV' || e.part === 1 || e.request === 1) return failed(err);
+          this.masters.delete(spec.master);
+          attrs.master = await this.masterIndex(spec.master);
+          await send().catch(failed);
+        }
+        if (index !== undefined) {
+          peerNs.nextIndex = index + 1;
+          peerNs.picked!.set(spec.peer.name, index);
+        }
+      });
+    } catch (err) {
+      if (setupFailed === undefined) throw err;
+      throw wrap(`set up ${spec.peer.name}${at(spec.peer.ns)}`, errno(setupFailed));
+    }
+    // a namespace we did not make (a runtime's): the peer's index is looked up, in a second job
+    if (setup && !inline) await this.setupInterface(spec.peer.name, spec.peer.ns, setup).catch(undoPair);
   }
 
   private async masterIndex(name: string): Promise<number> {
@@ -445,18 +525,11 @@ export class NetlinkKernel implements Kernel {
     await this.gone(`set link ${name} down${at(ns)}`, () => this.batch(this.handle(ns), [linkReq(MSG.SETLINK, { flags: {}, change: { up: true } }, { ifname: name })]));
   }
 
-  private addrRequest(cidr: string, index: number): [rt.Address, rt.AddressAttrs] {
-    const { family, addr, prefix } = parseCidr(cidr);
-    // no DAD: the address is ours by IPAM, and waiting ~1 s for DAD would stall the container
-    const flags: rt.AddressFlags | undefined = family === 6 ? { nodad: true } : undefined;
-    const attrs: rt.AddressAttrs = family === 4 ? { local: addr, address: addr } : { address: addr, flags };
-    return [{ family: AF[family], prefixlen: prefix, index, flags }, attrs];
-  }
 
   async addAddress(ifname: string, cidr: string, ns?: string): Promise<void> {
     await this.op(`add address ${cidr} to ${ifname}${at(ns)}`, async () => {
       const h = this.handle(ns);
-      const [data, attrs] = this.addrRequest(cidr, await this.indexOf(h, ifname));
+      const [data, attrs] = addrRequest(cidr, await this.indexOf(h, ifname));
       try {
         await h.sock.newAddress(data, attrs, CREATE_EXCL);
       } catch (err) {
@@ -468,7 +541,7 @@ export class NetlinkKernel implements Kernel {
   async deleteAddress(ifname: string, cidr: string, ns?: string): Promise<void> {
     await this.gone(`delete address ${cidr} from ${ifname}${at(ns)}`, async () => {
       const h = this.handle(ns);
-      const [data, attrs] = this.addrRequest(cidr, await this.indexOf(h, ifname));
+      const [data, attrs] = addrRequest(cidr, await this.indexOf(h, ifname));
       await h.sock.delAddress(data, attrs);
     });
   }
@@ -488,24 +561,7 @@ export class NetlinkKernel implements Kernel {
     await this.op(`set up ${ifname}${at(ns)}`, async () => {
       const h = this.handle(ns);
       const index = h.picked?.get(ifname) ?? (await this.indexOf(h, ifname));
-      // One datagram, applied in this order: no link-local (before up, so
-      // none is made), up, addresses, routes; what exists already is success.
-      const reqs: Req[] = [];
-      if (cfg.ipv6 === false) reqs.push(linkReq(MSG.SETLINK, { index }, { afSpec: noIpv6LinkLocal() }));
-      reqs.push(linkReq(MSG.SETLINK, { index, ...UP }, {}));
-      for (const cidr of cfg.addresses) {
-        const out = new AttrStream();
-        const [data, attrs] = this.addrRequest(cidr, index);
-        rtStructs.formatAddressMessage({ kind: 'address', data, attrs }, out);
-        reqs.push({ type: MSG.NEWADDR, payload: out.bufs, flags: FlagsNew.CREATE | FlagsNew.EXCL, ok: ['EEXIST'] });
-      }
-      for (const r of cfg.routes) {
-        const out = new AttrStream();
-        const [data, attrs] = routeRequest(r);
-        rtStructs.formatRouteMessage({ kind: 'route', data, attrs }, out);
-        reqs.push({ type: MSG.NEWROUTE, payload: out.bufs, flags: FlagsNew.CREATE | FlagsNew.EXCL, ok: ['EEXIST'] });
-      }
-      await this.batch(h, reqs);
+      await this.batch(h, setupRequests(index, cfg));
     });
   }
 
@@ -555,6 +611,36 @@ export class NetlinkKernel implements Kernel {
     this.own.closeSocket();
     closeSync(this.own.fd);
   }
+}
+
+function addrRequest(cidr: string, index: number): [rt.Address, rt.AddressAttrs] {
+  const { family, addr, prefix } = parseCidr(cidr);
+  // no DAD: the address is ours by IPAM, and waiting ~1 s for DAD would stall the container
+  const flags: rt.AddressFlags | undefined = family === 6 ? { nodad: true } : undefined;
+  const attrs: rt.AddressAttrs = family === 4 ? { local: addr, address: addr } : { address: addr, flags };
+  return [{ family: AF[family], prefixlen: prefix, index, flags }, attrs];
+}
+
+/** Bringing link `index` up with cfg, one datagram applied in this order: no
+ *  link-local (before up, so none is made), up, addresses, routes; what
+ *  exists already is success. */
+function setupRequests(index: number, cfg: SetupConfig): Req[] {
+  const reqs: Req[] = [];
+  if (cfg.ipv6 === false) reqs.push(linkReq(MSG.SETLINK, { index }, { afSpec: noIpv6LinkLocal() }));
+  reqs.push(linkReq(MSG.SETLINK, { index, ...UP }, {}));
+  for (const cidr of cfg.addresses) {
+    const out = new AttrStream();
+    const [data, attrs] = addrRequest(cidr, index);
+    rtStructs.formatAddressMessage({ kind: 'address', data, attrs }, out);
+    reqs.push({ type: MSG.NEWADDR, payload: out.bufs, flags: FlagsNew.CREATE | FlagsNew.EXCL, ok: ['EEXIST'] });
+  }
+  for (const r of cfg.routes) {
+    const out = new AttrStream();
+    const [data, attrs] = routeRequest(r);
+    rtStructs.formatRouteMessage({ kind: 'route', data, attrs }, out);
+    reqs.push({ type: MSG.NEWROUTE, payload: out.bufs, flags: FlagsNew.CREATE | FlagsNew.EXCL, ok: ['EEXIST'] });
+  }
+  return reqs;
 }
 
 /** RTM_NEWROUTE for a prefix or default route, by gateway and/or output interface. */

@@ -58,10 +58,10 @@ t.test('under journald: priorities, kernel steps at debug, refusals with their c
   }
 
   const debug = all.filter((l) => l.startsWith('<7>DEBUG '));
-  for (const step of ['kernel ensureBridge lnlogs0', 'kernel createNetns', 'kernel createVeth', 'kernel setupInterface', 'firewall addNetwork']) {
+  for (const step of ['kernel ensureBridge lnlogs0', 'kernel createNetns', 'kernel createVeth', 'firewall addNetwork']) {
     t.ok(debug.some((l) => l.includes(step)), `debug: ${step}`);
   }
-  t.match(debug.find((l) => l.includes('kernel createVeth')), /"master":"lnlogs0".*"ns":"[^"]+".* component=kernel op=createVeth ms=/, 'a step with its arguments and duration');
+  t.match(debug.find((l) => l.includes('kernel createVeth')), /"master":"lnlogs0".*"ns":"[^"]+".*"addresses":\["[0-9.]+\/\d+"\].* component=kernel op=createVeth ms=/, 'a step with its arguments (the pair, and its setup inside: one kernel job) and duration');
   t.notOk(all.some((l) => l.includes('kernel links')), 'reads only at trace');
 
   // a leave and the deletes, then a clean stop

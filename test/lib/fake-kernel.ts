@@ -250,7 +250,19 @@ export class FakeKernel implements Kernel {
     return pub(br);
   }
 
-  async createVeth(spec: VethSpec): Promise<void> {
+  async createVeth(spec: VethSpec, setup?: SetupConfig): Promise<void> {
+    await this.makeVeth(spec);
+    if (!setup) return;
+    // the real one sends both in one job and deletes the pair when the setup part fails
+    try {
+      await this.setupInterface(spec.peer.name, spec.peer.ns, setup);
+    } catch (e) {
+      await this.deleteLink(spec.name);
+      throw e;
+    }
+  }
+
+  private async makeVeth(spec: VethSpec): Promise<void> {
     const what = `create veth ${spec.name} (peer ${spec.peer.name} in ${spec.peer.ns})`;
     this.enter('createVeth', [spec], what);
     const own = this.spaces.get(OWN)!;

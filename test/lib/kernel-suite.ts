@@ -244,6 +244,41 @@ export function kernelSuite(t: Test, make: (t: Test) => Promise<KernelEnv>): voi
     await t.rejects(k.setupInterface('eth9', ns, cfg), { code: 'ENODEV' }, 'a missing link');
   });
 
+  t.test('createVeth with a setup: the peer comes up inside with its addresses and routes; a refused setup leaves no pair', async (t) => {
+    const { kernel: k, nsPath } = await make(t);
+    await k.ensureBridge('lnet-ksw', {});
+    const ns = nsPath('with');
+    await k.createNetns(ns);
+    const cfg = { addresses: ['10.83.0.7/24', 'fd83::7/64'], routes: [{ dst: 'default', gateway: '10.83.0.1' }, { dst: 'default', gateway: 'fd83::1' }] };
+    await k.createVeth({ name: 'lvksw1', master: 'lnet-ksw', hairpin: true, peer: { name: 'eth0', ns } }, cfg);
+    t.equal((await k.link('lvksw1'))?.up, true, 'host side up');
+    t.equal((await k.link('eth0', ns))?.up, true, 'peer up inside');
+    t.same((await addrsOf(k, ns)).filter((a) => a.startsWith('eth0')), ['eth0 10.83.0.7/24', 'eth0 fd83::7/64']);
+    t.same((await routesOf(k, ns)).filter((r) => r.startsWith('default')), ['default via 10.83.0.1 dev eth0', 'default via fd83::1 dev eth0 metric 1024']);
+    // a route the kernel refuses (its gateway is on no link): the setup's error, and the pair is gone
+    await t.rejects(k.createVeth({ name: 'lvksw2', master: 'lnet-ksw', peer: { name: 'eth1', ns } }, { addresses: ['10.84.0.7/24'], routes: [{ dst: '10.85.0.0/16', gateway: '10.86.0.1' }] }),
+      { code: 'ENETUNREACH', message: /set up eth1/ });
+    t.equal(await k.link('lvksw2'), undefined, 'no host side left');
+    t.equal(await k.link('eth1', ns), undefined, 'no peer left');
+    // the next link in that namespace still gets set up (the index picked for the deleted peer is not reused wrongly)
+    await k.createVeth({ name: 'lvksw3', master: 'lnet-ksw', peer: { name: 'eth1', ns } }, { addresses: ['10.87.0.7/24'], routes: [] });
+    t.ok((await addrsOf(k, ns)).includes('eth1 10.87.0.7/24'));
+    // a namespace lnetd did not make (a runtime's, adopted): the same outcome
+    const runtime = nsPath('wrt');
+    await k.createNetns(runtime);
+    const key = nsPath('wkey');
+    await k.adoptNetns(key, runtime);
+    await k.createVeth({ name: 'lvksw4', peer: { name: 'eth0', ns: key } }, { addresses: ['10.88.0.7/24'], routes: [{ dst: 'default', gateway: '10.88.0.1' }] });
+    t.equal((await k.link('eth0', key))?.up, true);
+    t.same(await routesOf(k, key), ['10.88.0.0/24 dev eth0', 'default via 10.88.0.1 dev eth0']);
+    await t.rejects(k.createVeth({ name: 'lvksw5', peer: { name: 'eth1', ns: key } }, { addresses: [], routes: [{ dst: '10.89.0.0/16', gateway: '10.90.0.1' }] }),
+      { code: 'ENETUNREACH', message: /set up eth1/ });
+    t.equal(await k.link('lvksw5'), undefined, 'no host side left there either');
+    await k.deleteNetns(key);
+    await k.deleteNetns(runtime);
+    await k.deleteNetns(ns);
+  });
+
   t.test('deletion and what goes with it: a veth pair dies as a whole, from either end and with its namespace; a bridge frees its ports', async (t) => {
     const { kernel: k, nsPath } = await make(t);
     await k.ensureBridge('lnet-ksd', {});
