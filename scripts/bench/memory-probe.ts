@@ -5,7 +5,11 @@
 // SIGUSR2), then R restarts timed until the API answers with all N.
 //   node dist/scripts/bench/memory-probe.js [N=1000] [R=3]
 // LNETD_BENCH_DAEMON compares another build; MEMPROBE_FLAGS adds node flags
-// (space separated) to the daemon's.
+// (space separated) to the daemon's. MEMPROBE_FLOOR=1 does what the bench's
+// scale stage does beside them: the same N attaches by the floor on a bridge
+// of its own, in chunks of 100 alternating with lnetd's, its namespaces kept
+// until the end (to tell what of the stage's restart time is the floor's);
+// MEMPROBE_SETTLE=S waits S seconds before the restarts.
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -15,6 +19,8 @@ import { cleanupAll, deleteNetns, installSignalHandlers, onCleanup, unmountUnder
 import { createHostNs } from './netns.js';
 import { Daemon, nodeFlags } from './lnetd/daemon.js';
 import { NETWORK_BODY, attachOne } from './lnetd/system.js';
+import { FloorProcess } from './floor/process.js';
+import { FLOOR_BRIDGE, createFloorHost } from './floor/host.js';
 
 const PRELOAD = `import v8 from 'node:v8'; import { writeFileSync } from 'node:fs';
 process.on('SIGUSR2', () => { writeFileSync(process.env.MEMPROBE_OUT, JSON.stringify({ mem: process.memoryUsage(), spaces: v8.getHeapSpaceStatistics(), heap: v8.getHeapStatistics() })); });`;
@@ -68,16 +74,28 @@ async function main(): Promise<void> {
   // a warm-up of 20, like the bench's rounds before the scale stage, then the CPU of the rest
   const warm = Math.min(20, n);
   for (let i = 0; i < warm; i++) await attachOne(d.client, net, `s${i}`, randomBytes(32).toString('hex'));
-  const c0 = d.cpuMs();
-  const t0 = performance.now();
-  for (let i = warm; i < n; i++) await attachOne(d.client, net, `s${i}`, randomBytes(32).toString('hex'));
-  const wall = performance.now() - t0;
-  const c1 = d.cpuMs();
-  const per = (c1.user + c1.sys - c0.user - c0.sys) / (n - warm);
+  const floorHost = process.env.MEMPROBE_FLOOR === '1' ? createFloorHost(tmp, 'floor-memprobe', '10.236') : undefined;
+  if (floorHost) onCleanup(`netns ${floorHost.ns}`, () => { unmountUnder(floorHost.netnsDir); deleteNetns(floorHost.ns); });
+  const floor = floorHost && new FloorProcess(floorHost.ns, floorHost.netnsDir, FLOOR_BRIDGE, floorHost.prefix16);
+  let lnetdCpu = 0;
+  let wall = 0;
+  for (let from = warm, k = 0; from < n; from += 100, k++) {
+    const to = Math.min(n, from + 100);
+    if (floor && k % 2 === 0) for (let i = from; i < to; i++) await floor.attach(i + 1);
+    const c0 = d.cpuMs();
+    const t0 = performance.now();
+    for (let i = from; i < to; i++) await attachOne(d.client, net, `s${i}`, randomBytes(32).toString('hex'));
+    wall += performance.now() - t0;
+    const c1 = d.cpuMs();
+    lnetdCpu += c1.user + c1.sys - c0.user - c0.sys;
+    if (floor && k % 2 === 1) for (let i = from; i < to; i++) await floor.attach(i + 1);
+  }
+  await floor?.stop();
+  const per = lnetdCpu / (n - warm);
   await new Promise((r) => setTimeout(r, 200));
   const res: Record<string, unknown> = {
     daemon: process.env.LNETD_BENCH_DAEMON ?? 'this tree', flags: nodeFlags.join(' '), n,
-    cpu_per_attach_ms: Math.round(per * 100) / 100, user_ms: (c1.user - c0.user) / (n - warm), sys_ms: (c1.sys - c0.sys) / (n - warm),
+    ...(floor ? { floor: n - warm } : {}), cpu_per_attach_ms: Math.round(per * 100) / 100,
     wall_per_attach_ms: Math.round(wall / (n - warm) * 100) / 100, rss_mb: Math.round(d.rssMb() * 10) / 10,
     smaps: smaps(d.processId), maps: mappings(d.processId), load: readFileSync('/proc/loadavg', 'utf8').trim(),
   };
@@ -90,6 +108,7 @@ async function main(): Promise<void> {
     res.spaces = Object.fromEntries((j.spaces as Array<{ space_name: string; space_size: number; space_used_size: number; physical_space_size: number }>).map((s) => [s.space_name, `${mb(s.space_used_size)}/${mb(s.physical_space_size)}/${mb(s.space_size)}`]));
     res.malloced_mb = mb(j.heap.malloced_memory); res.peak_malloced_mb = mb(j.heap.peak_malloced_memory);
   }
+  await new Promise((r) => setTimeout(r, 1000 * Number(process.env.MEMPROBE_SETTLE ?? 0)));
   const starts: number[] = [];
   const startCpu: number[] = [];
   for (let r = 0; r < restarts; r++) {
