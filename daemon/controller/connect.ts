@@ -7,79 +7,103 @@
 
 import type { JoinTarget } from '../../drivers/driver.js';
 import { macFromIpv4 } from '../../drivers/ipam/index.js';
-import type { EndpointRecord, SandboxRecord } from '../../store/records.js';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../../store/records.js';
 import { RECORD_VERSION } from '../../store/records.js';
 import type { BatchOp } from '../../store/store.js';
 import { BadRequest, Conflict, NotFound } from '../../errors/index.js';
 import { newId, type Controller } from './controller.js';
-import { endpointAddresses, ipamLock, nameTaken, randomMac } from './endpoints.js';
+import { checkMac, endpointAddresses, ipamLock, nameTaken, randomMac } from './endpoints.js';
 import { handOverGateway, interfaceName, providesGateway, sandboxFor } from './join.js';
 import { keyLock, sandboxKey } from './sandbox-key.js';
 import type { ConnectInput, ConnectResult, CreateEndpointInput, JoinInput } from './types.js';
 
 export async function connect(c: Controller, netRef: string, req: ConnectInput): Promise<ConnectResult> {
   const netId = c.network(netRef).id;
-  // the sandbox key's lock too: reserving a key is atomic across networks (as a join does)
-  // the network shared, its address allocation exclusive (the commit moves its cursor): joins run beside
-  const keys = [ipamLock(netId), `ctr:${req.containerId}`, keyLock(sandboxKey(c.netnsDir, req.containerId))];
+  // The container and its sandbox key exclusive (reserving a key is atomic
+  // across networks, as a join's), the network shared: connects and joins on
+  // one network run side by side. The name and addresses are picked holding
+  // the network's allocation lock and then held in c.pending, as a plain
+  // create's are, so connects share their commits' syncs instead of taking
+  // turns through the kernel work and the fsync. A MAC the caller gives is
+  // checked against the network's endpoints: then the allocation stays
+  // exclusive through the commit, as for a create with one.
+  const keys = [`ctr:${req.containerId}`, keyLock(sandboxKey(c.netnsDir, req.containerId))];
   const existingKey = c.state.sandboxes.get(req.containerId)?.key;
   if (existingKey) keys.push(keyLock(existingKey));
+  if (req.mac) keys.push(ipamLock(netId));
   return c.locks.with(keys, async () => {
-    const net0 = c.network(netId);
-    if (containerEndpoint(c, netId, req.containerId)) throw new Conflict(`container ${req.containerId} is already connected to network ${net0.name}`, 'ALREADY_JOINED');
-    if (nameTaken(c, netId, req.name)) throw new Conflict(`endpoint with name ${req.name} already exists in network ${net0.name}`, 'NAME_IN_USE');
+    const net00 = c.network(netId);
+    if (containerEndpoint(c, netId, req.containerId)) throw new Conflict(`container ${req.containerId} is already connected to network ${net00.name}`, 'ALREADY_JOINED');
     const joinReq: JoinInput = { containerId: req.containerId, dns: [], extraHosts: [], useDefaultSandbox: false };
-    const { sb: sb0, fresh } = await sandboxFor(c, net0, joinReq);
-    if (sb0.isDefault) throw new BadRequest(`container ${req.containerId} is in the host's namespace: it can't be connected to network ${net0.name}`, 'NOT_SUPPORTED');
+    const { sb: sb0, fresh } = await sandboxFor(c, net00, joinReq);
+    if (sb0.isDefault) throw new BadRequest(`container ${req.containerId} is in the host's namespace: it can't be connected to network ${net00.name}`, 'NOT_SUPPORTED');
     const epReq: CreateEndpointInput = { name: req.name, exposedPorts: [], portMapping: [], ipv4: req.ipv4, ipv6: req.ipv6, extraAddresses: [], noAddress: false, mac: req.mac };
-    const { ipv4, ipv6, net } = endpointAddresses(c, net0, epReq);
-    const ep: EndpointRecord = {
-      version: RECORD_VERSION, id: newId(), name: req.name, networkId: netId, created: new Date().toISOString(),
-      exposedPorts: [], portMapping: [], ipv4, ipv6,
-      mac: req.mac ?? (ipv4 ? macFromIpv4(ipv4.split('/')[0]) : net.type === 'bridge' ? randomMac() : undefined),
-      ...(req.aliases.length ? { aliases: req.aliases } : {}), service: false, driver: {},
+    const pick = () => {
+      const n = c.network(netId);
+      if (nameTaken(c, netId, req.name)) throw new Conflict(`endpoint with name ${req.name} already exists in network ${n.name}`, 'NAME_IN_USE');
+      if (req.mac) checkMac(c, n, req.mac);
+      const a = endpointAddresses(c, n, epReq);
+      const addrs = [a.ipv4, a.ipv6].filter((x): x is string => !!x).map((x) => x.split('/')[0]!);
+      return { net0: n, a, release: c.pending.hold(netId, req.name, addrs) };
     };
-    const target: JoinTarget = {
-      containerId: req.containerId, key: sb0.key, isDefault: false, ifname: interfaceName(c, sb0, joinReq),
-      gatewayProvider: providesGateway(c, sb0, net, ep), runtimeNetns: sb0.owned === false,
-    };
-    const driver = c.driver(net.type);
-    const clear = await c.intent('connect', { networkId: netId, endpoint: ep, containerId: req.containerId, key: sb0.key, fresh, ifname: target.ifname });
-    c.fault('connect:after-intent');
-    const undo: Array<() => Promise<void>> = [];
+    const picked = req.mac ? pick() : await c.locks.with([ipamLock(netId)], async () => pick());
     try {
-      const state = await driver.createEndpoint(net, ep);
-      const made: EndpointRecord = { ...ep, driver: state };
-      undo.push(() => driver.deleteEndpoint(net, made));
-      c.fault('connect:after-endpoint');
-      if (fresh) {
-        await c.kernel.createNetns(sb0.key).catch((err) => {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          throw new Conflict(`sandbox path ${sb0.key} for container ${req.containerId.slice(0, 128)} is taken by something lnetd did not make`, 'ALREADY_JOINED');
-        });
-        undo.push(() => c.kernel.deleteNetns(sb0.key));
-      }
-      c.fault('connect:after-netns');
-      await driver.join(net, made, target);
-      undo.push(() => driver.leave(net, made, target));
-      c.fault('connect:after-join');
-      const joined: EndpointRecord = { ...made, container: req.containerId, ifname: target.ifname };
-      const sb: SandboxRecord = { ...sb0, endpoints: [...sb0.endpoints, ep.id], nextIf: sb0.nextIf + 1 };
-      const ops: BatchOp[] = [
-        { type: 'put', kind: 'endpoints', key: ep.id, value: joined },
-        { type: 'put', kind: 'sandboxes', key: sb.containerId, value: sb },
-        clear,
-      ];
-      if (net !== net0) ops.push({ type: 'put', kind: 'networks', key: net.id, value: net });
-      await c.commit(ops);
-      c.kernel.releaseNetns(sb.key);
-      return { endpoint: joined, sandboxKey: sb.key };
-    } catch (err) {
-      for (const step of undo.reverse()) await step().catch((e) => c.log.error({ err: e }, 'undo connect'));
-      await c.clearIntent(clear);
-      throw err;
+      return await connectPicked(c, netId, req, picked.net0, picked.a, sb0, fresh, joinReq);
+    } finally {
+      picked.release();
     }
   }, [`net:${netId}`]);
+}
+
+async function connectPicked(c: Controller, netId: string, req: ConnectInput, net0: NetworkRecord, a: ReturnType<typeof endpointAddresses>,
+  sb0: SandboxRecord, fresh: boolean, joinReq: JoinInput): Promise<ConnectResult> {
+  const { ipv4, ipv6, net } = a;
+  const ep: EndpointRecord = {
+    version: RECORD_VERSION, id: newId(), name: req.name, networkId: netId, created: new Date().toISOString(),
+    exposedPorts: [], portMapping: [], ipv4, ipv6,
+    mac: req.mac ?? (ipv4 ? macFromIpv4(ipv4.split('/')[0]) : net.type === 'bridge' ? randomMac() : undefined),
+    ...(req.aliases.length ? { aliases: req.aliases } : {}), service: false, driver: {},
+  };
+  const target: JoinTarget = {
+    containerId: req.containerId, key: sb0.key, isDefault: false, ifname: interfaceName(c, sb0, joinReq),
+    gatewayProvider: providesGateway(c, sb0, net, ep), runtimeNetns: sb0.owned === false,
+  };
+  const driver = c.driver(net.type);
+  const clear = await c.intent('connect', { networkId: netId, endpoint: ep, containerId: req.containerId, key: sb0.key, fresh, ifname: target.ifname });
+  c.fault('connect:after-intent');
+  const undo: Array<() => Promise<void>> = [];
+  try {
+    const state = await driver.createEndpoint(net, ep);
+    const made: EndpointRecord = { ...ep, driver: state };
+    undo.push(() => driver.deleteEndpoint(net, made));
+    c.fault('connect:after-endpoint');
+    if (fresh) {
+      await c.kernel.createNetns(sb0.key).catch((err) => {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        throw new Conflict(`sandbox path ${sb0.key} for container ${req.containerId.slice(0, 128)} is taken by something lnetd did not make`, 'ALREADY_JOINED');
+      });
+      undo.push(() => c.kernel.deleteNetns(sb0.key));
+    }
+    c.fault('connect:after-netns');
+    await driver.join(net, made, target);
+    undo.push(() => driver.leave(net, made, target));
+    c.fault('connect:after-join');
+    const joined: EndpointRecord = { ...made, container: req.containerId, ifname: target.ifname };
+    const sb: SandboxRecord = { ...sb0, endpoints: [...sb0.endpoints, ep.id], nextIf: sb0.nextIf + 1 };
+    const ops: BatchOp[] = [
+      { type: 'put', kind: 'endpoints', key: ep.id, value: joined },
+      { type: 'put', kind: 'sandboxes', key: sb.containerId, value: sb },
+      clear,
+    ];
+    if (net !== net0) ops.push({ type: 'put', kind: 'networks', key: net.id, value: net });
+    await c.commit(ops);
+    c.kernel.releaseNetns(sb.key);
+    return { endpoint: joined, sandboxKey: sb.key };
+  } catch (err) {
+    for (const step of undo.reverse()) await step().catch((e) => c.log.error({ err: e }, 'undo connect'));
+    await c.clearIntent(clear);
+    throw err;
+  }
 }
 
 /** The container's endpoint in the network: found from its sandbox's few endpoints, not a scan of
@@ -100,9 +124,12 @@ export function connectedEndpoint(c: Controller, netId: string, containerId: str
 
 export async function disconnect(c: Controller, netRef: string, containerId: string): Promise<void> {
   const netId = c.network(netRef).id;
-  await c.locks.with([`net:${netId}`, `ctr:${containerId}`], async () => {
+  const epId = connectedEndpoint(c, netId, containerId).id;
+  // the endpoint and the container exclusive (as a leave), the network shared: other attaches and detaches run beside
+  await c.locks.with([`ep:${epId}`, `ctr:${containerId}`], async () => {
     const net = c.network(netId);
     const ep = connectedEndpoint(c, netId, containerId);
+    if (ep.id !== epId) throw new Conflict(`container ${containerId}'s endpoint in network ${net.name} changed while this disconnect waited: retry`, 'ALREADY_JOINED');
     const sb = c.state.sandboxes.get(containerId);
     if (!sb) throw new NotFound(`container ${containerId} has no sandbox`, 'CONTAINER_NOT_FOUND');
     const last = sb.endpoints.length === 1;
@@ -127,5 +154,5 @@ export async function disconnect(c: Controller, netRef: string, containerId: str
     if (last) ops.push({ type: 'del', kind: 'sandboxes', key: containerId });
     else ops.push({ type: 'put', kind: 'sandboxes', key: containerId, value: { ...sb, endpoints: sb.endpoints.filter((id) => id !== ep.id) } });
     await c.commit(ops);
-  });
+  }, [`net:${netId}`]);
 }

@@ -52,7 +52,7 @@ export const randomMac = (): string => {
 
 /** A MAC an interface can carry (unicast, not all zero), and not one another
  *  endpoint of the network already has: a bridge can't tell two apart. */
-function checkMac(c: Controller, net: NetworkRecord, mac: string): void {
+export function checkMac(c: Controller, net: NetworkRecord, mac: string): void {
   const m = mac.toLowerCase();
   const first = parseInt(m.slice(0, 2), 16);
   if (m === '00:00:00:00:00:00') throw new BadRequest(`mac_address ${m} is all zeros: give a unicast address such as 02:42:ac:11:00:02`, 'INVALID_ADDRESS');

@@ -37,3 +37,34 @@ t.test('concurrent creates on one network', async (t) => {
   const asked = await Promise.all([0, 1].map((i) => p.req('POST', `/networks/${net}/endpoints`, { name: `w${i}`, ipv4_address: '10.62.0.200' })));
   t.same(asked.map((r) => r.status).sort(), [200, 409], 'two creates asking for one address: one gets it');
 });
+
+t.test('concurrent Docker connects and disconnects on one network', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lnetd-overlap-'));
+  const store = await openLevelStore(dir);
+  const p = await new InProc().start({ store });
+  t.teardown(async () => { await p.close(); await store.close().catch(() => undefined); rmSync(dir, { recursive: true, force: true }); });
+  const net = (await p.docker('POST', '/networks/create', { Name: 'dn', IPAM: { Config: [{ Subnet: '10.63.0.0/24' }] } })).json.Id;
+  const before = p.store.writes;
+  const cids = Array.from({ length: 20 }, (_, i) => `ctr${i}`);
+  const conns = await Promise.all(cids.map((cid) => p.docker('POST', `/networks/${net}/connect`, { Container: cid })));
+  t.same(conns.map((r) => r.status), cids.map(() => 200), 'all 20 connected');
+  // each connect writes its intent and its commit: one after the other they would be 40 writes, 20 of them synced
+  const writes = p.store.writes - before;
+  t.ok(writes < 40, `their writes were shared (${writes} LevelDB writes for 20 connects)`);
+  const seen = (await p.docker('GET', `/networks/${net}`)).json.Containers as Record<string, { IPv4Address: string }>;
+  t.equal(Object.keys(seen).length, 20, 'twenty containers on it');
+  t.equal(new Set(Object.values(seen).map((e) => e.IPv4Address)).size, 20, 'every one its own address');
+  t.equal(p.c.pending.size, 0, 'nothing left pending');
+
+  const again = await Promise.all([0, 1, 2].map(() => p.docker('POST', `/networks/${net}/connect`, { Container: 'twice' })));
+  t.same(again.map((r) => r.status).sort(), [200, 403, 403], 'one container connected at once three times: connected once');
+  const macs = await Promise.all(['x1', 'x2'].map((cid) => p.docker('POST', `/networks/${net}/connect`, { Container: cid, EndpointConfig: { MacAddress: '02:42:0a:3f:00:aa' } })));
+  t.same(macs.map((r) => r.status).sort(), [200, 403], 'two connects asking for one MAC: one gets it');
+  const multicast = await p.docker('POST', `/networks/${net}/connect`, { Container: 'x3', EndpointConfig: { MacAddress: '03:42:0a:3f:00:ab' } });
+  t.equal(multicast.status, 400, 'a multicast MAC is refused before anything is made');
+  t.match(multicast.json.message, /multicast/);
+
+  const gone = await Promise.all(cids.map((cid) => p.docker('POST', `/networks/${net}/disconnect`, { Container: cid })));
+  t.same(gone.map((r) => r.status), cids.map(() => 200), 'all 20 disconnected at once');
+  t.same(Object.keys((await p.docker('GET', `/networks/${net}`)).json.Containers).sort(), ['twice', macs[0]!.status === 200 ? 'x1' : 'x2'].sort(), 'only the others are left');
+});
