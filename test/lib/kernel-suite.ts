@@ -260,6 +260,10 @@ export function kernelSuite(t: Test, make: (t: Test) => Promise<KernelEnv>): voi
       { code: 'ENETUNREACH', message: /set up eth1/ });
     t.equal(await k.link('lvksw2'), undefined, 'no host side left');
     t.equal(await k.link('eth1', ns), undefined, 'no peer left');
+    // a pair that can't be made (its host name is taken): the setup part is not sent
+    await t.rejects(k.createVeth({ name: 'lvksw1', peer: { name: 'eth2', ns } }, { addresses: ['10.91.0.7/24'], routes: [] }), { code: 'EEXIST', message: /create veth lvksw1/ });
+    t.notOk((await addrsOf(k, ns)).some((a) => a.includes('10.91.')), 'no address of it anywhere');
+    t.equal(await k.link('eth2', ns), undefined);
     // the next link in that namespace still gets set up (the index picked for the deleted peer is not reused wrongly)
     await k.createVeth({ name: 'lvksw3', master: 'lnet-ksw', peer: { name: 'eth1', ns } }, { addresses: ['10.87.0.7/24'], routes: [] });
     t.ok((await addrsOf(k, ns)).includes('eth1 10.87.0.7/24'));
