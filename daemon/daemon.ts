@@ -56,10 +56,11 @@ export async function startController(cfg: Pick<Config, 'netnsDir' | 'defaultAdd
   };
   const files = filePolicy({ filesDirs: cfg.filesDirs, dataDir: cfg.dataDir, netnsDir: cfg.netnsDir, socket: cfg.socket, runDir: cfg.runDir });
   const c = new Controller({ store: parts.store, drivers: drivers(ctx), ctx, ipam, log: parts.log, fault: parts.fault, files, eventsMax: cfg.eventsMax, ports: parts.ports });
-  await c.state.load(parts.store);
-  await c.events.load();
-  // each driver takes what it needs first (the bridge driver: lnetd's firewall table)
-  for (const d of c.drivers.values()) await d.init();
+  // each driver takes what it needs first (the bridge driver: lnetd's firewall
+  // table, two nft processes); that reads no records, so it runs while they load
+  const init = (async () => { for (const d of c.drivers.values()) await d.init(); })();
+  const load = (async () => { await c.state.load(parts.store); await c.events.load(); })();
+  await Promise.all([init, load]);
   await recoverJournal(c);
   // every published port of the records held again, before the API answers
   c.hostPorts.sync();
