@@ -127,7 +127,7 @@ export function table(j: BenchJson, res: Map<string, SystemResult>): string {
     out.push('', `scale:  ${s.containers} sequential attaches: lnetd ${f(s.total_s)} s (first 100 median ${f(s.first100_median_ms)} ms, last 100 ${f(s.last100_median_ms)} ms), floor ${f(s.floor.total_s)} s (${f(s.floor.first100_median_ms)} / ${f(s.floor.last100_median_ms)} ms): ${x(s.x_floor)}`);
   }
   if (j.api) out.push(`api:    GET /networks (${j.api.networks} networks, ${j.api.connections} connections): lnetd ${f(j.api.lnetd_rps, 0)} req/s, p99 ${f(j.api.lnetd_p99_ms)} ms; bare node ${f(j.api.bare_node_rps, 0)} req/s, p99 ${f(j.api.bare_node_p99_ms)} ms: ${x(j.api.rps_x_bare)} throughput, ${x(j.api.p99_x_bare)} p99`);
-  if (j.memory) out.push(`memory: RSS ${f(j.memory.rss_mb, 1)} MB with ${j.memory.endpoints} endpoints; restart until they are served ${f(j.memory.startup_s, 3)} s`);
+  if (j.memory) out.push(`memory: RSS ${f(j.memory.rss_mb, 1)} MB with ${j.memory.endpoints} endpoints; restart until they are served ${f(j.memory.startup_s, 3)} s${j.memory.settle_s !== undefined ? ` (timed once the machine was quiet again, ${f(j.memory.settle_s, 1)} s after the attaches)` : ''}`);
   out.push('', ...targets(j));
   return out.join('\n') + '\n';
 }
