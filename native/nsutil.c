@@ -306,7 +306,6 @@ static napi_value init(napi_env env, napi_value exports) {
     {"mountTmpfs", NULL, mount_tmpfs, NULL, NULL, NULL, napi_default, NULL},
     {"makeNetns", NULL, make_netns, NULL, NULL, NULL, napi_default, NULL},
     {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
-    {"rtnlBatch", NULL, rtnl_batch, NULL, NULL, NULL, napi_default, NULL},
     {"rtnlBatches", NULL, rtnl_batches, NULL, NULL, NULL, napi_default, NULL},
     {"bindPort", NULL, bind_port, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -1,24 +1,21 @@
-// rtnlBatch(nsFd, datagram, lastSeq): in the network namespace behind nsFd, one sendmsg of a datagram of rtnetlink
-// requests (encoded in JavaScript by the netlink package) and the reads until
-// the kernel has answered the last one, all on a libuv pool thread. The
-// kernel does a request's work inside sendmsg (creating a veth pair is
+// rtnlBatches([[nsFd, datagram, lastSeq, keep], ...]): up to MAX_PARTS
+// datagrams of rtnetlink requests (encoded in JavaScript by the netlink
+// package), each sent with one sendmsg in the network namespace behind its
+// nsFd and read until the kernel has answered its last request, one after
+// the other on the same libuv pool thread (a join's veth in the daemon's
+// namespace, then the sandbox's side of it: one trip to the pool and back).
+// The kernel does a request's work inside sendmsg (creating a veth pair is
 // ~0.5-1 ms, longer while another namespace holds RTNL), so on the main
-// thread it would stall every other request the daemon is serving.
+// thread it would stall every other request the daemon is serving. The parts
+// after one whose answers hold an error are not sent. Resolves with, for each
+// part sent, the [seq, errno] of every error or ACK message read (errno 0: ACK).
 //
 // The thread enters the namespace behind nsFd only to open the socket (a
 // netlink socket stays bound to the namespace it was made in) and goes home
 // at once. Always an explicit fd, also for the daemon's own namespace: pool
 // threads need not share the main thread's namespace (tests move only the
 // main thread into a throwaway one), and a request must never land in
-// whatever namespace a pool thread happens to be in. Resolves with the
-// [seq, errno] of every error or ACK message read (errno 0: ACK).
-//
-// rtnlBatches([[nsFd, datagram, lastSeq, keep], ...]): up to MAX_PARTS such
-// datagrams, each in its own namespace, one after the other on the same pool
-// thread (a join's veth in the daemon's namespace, then the sandbox's side of
-// it): one trip to the pool and back instead of one per datagram. The parts
-// after one whose answers hold an error are not sent; resolves with the
-// answers of each part sent, in order.
+// whatever namespace a pool thread happens to be in.
 //
 // keep (4th argument, the daemon's own namespace): the pool thread keeps its
 // socket there for the next batch instead of making one per batch (an open,
@@ -57,7 +54,6 @@ typedef struct {
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  bool list;          // rtnlBatches: answer a list per part (rtnlBatch: the one part's list)
   size_t nparts;
   size_t ran;         // parts sent and answered
   int err;
@@ -174,12 +170,8 @@ static void batch_complete(napi_env env, napi_status status, void *data) {
   batch_t *job = data;
   if (status == napi_ok && !job->err) {
     napi_value out;
-    if (job->list) {
-      napi_create_array_with_length(env, job->ran, &out);
-      for (size_t i = 0; i < job->ran; i++) napi_set_element(env, out, i, answers(env, &job->part[i]));
-    } else {
-      out = answers(env, &job->part[0]);
-    }
+    napi_create_array_with_length(env, job->ran, &out);
+    for (size_t i = 0; i < job->ran; i++) napi_set_element(env, out, i, answers(env, &job->part[i]));
     napi_resolve_deferred(env, job->deferred, out);
   } else {
     int err = job->err ? job->err : EIO;
@@ -220,7 +212,7 @@ static bool read_part(napi_env env, size_t argc, napi_value *argv, part_t *p) {
 static napi_value queue(napi_env env, batch_t *job) {
   napi_value promise, name;
   napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "lnetd:rtnlBatch", NAPI_AUTO_LENGTH, &name);
+  napi_create_string_utf8(env, "lnetd:rtnlBatches", NAPI_AUTO_LENGTH, &name);
   napi_create_async_work(env, NULL, name, batch_execute, batch_complete, job, &job->work);
   napi_queue_async_work(env, job->work);
   return promise;
@@ -229,21 +221,6 @@ static napi_value queue(napi_env env, batch_t *job) {
 static void free_job(batch_t *job) {
   for (size_t i = 0; i < MAX_PARTS; i++) free(job->part[i].data);
   free(job);
-}
-
-napi_value rtnl_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  batch_t *job = calloc(1, sizeof *job);
-  if (!job) { napi_throw_error(env, NULL, "rtnlBatch: out of memory"); return NULL; }
-  if (!read_part(env, argc, argv, &job->part[0])) {
-    free_job(job);
-    napi_throw_type_error(env, NULL, "rtnlBatch(nsFd, datagram, lastSeq) needs a namespace fd, a non-empty Buffer and a sequence number");
-    return NULL;
-  }
-  job->nparts = 1;
-  return queue(env, job);
 }
 
 napi_value rtnl_batches(napi_env env, napi_callback_info info) {
@@ -276,6 +253,5 @@ napi_value rtnl_batches(napi_env env, napi_callback_info info) {
     }
   }
   job->nparts = count;
-  job->list = true;
   return queue(env, job);
 }

@@ -1,5 +1,4 @@
-// rtnlBatch: rtnetlink datagrams sent and answered on a libuv pool thread (see rtnl.c).
+// rtnlBatches: rtnetlink datagrams sent and answered on a libuv pool thread (see rtnl.c).
 #pragma once
 #include <node_api.h>
-napi_value rtnl_batch(napi_env env, napi_callback_info info);
 napi_value rtnl_batches(napi_env env, napi_callback_info info);

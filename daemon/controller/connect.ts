@@ -12,7 +12,7 @@ import { RECORD_VERSION } from '../../store/records.js';
 import type { BatchOp } from '../../store/store.js';
 import { BadRequest, Conflict, NotFound } from '../../errors/index.js';
 import { newId, type Controller } from './controller.js';
-import { checkMac, endpointAddresses, ipamLock, nameTaken, randomMac } from './endpoints.js';
+import { type Addresses, ipamLock, pickEndpoint, randomMac } from './endpoints.js';
 import { handOverGateway, interfaceName, providesGateway, sandboxFor } from './join.js';
 import { keyLock, sandboxKey } from './sandbox-key.js';
 import type { ConnectInput, ConnectResult, CreateEndpointInput, JoinInput } from './types.js';
@@ -32,20 +32,13 @@ export async function connect(c: Controller, netRef: string, req: ConnectInput):
   if (existingKey) keys.push(keyLock(existingKey));
   if (req.mac) keys.push(ipamLock(netId));
   return c.locks.with(keys, async () => {
-    const net00 = c.network(netId);
-    if (containerEndpoint(c, netId, req.containerId)) throw new Conflict(`container ${req.containerId} is already connected to network ${net00.name}`, 'ALREADY_JOINED');
+    const here = c.network(netId);
+    if (containerEndpoint(c, netId, req.containerId)) throw new Conflict(`container ${req.containerId} is already connected to network ${here.name}`, 'ALREADY_JOINED');
     const joinReq: JoinInput = { containerId: req.containerId, dns: [], extraHosts: [], useDefaultSandbox: false };
-    const { sb: sb0, fresh } = await sandboxFor(c, net00, joinReq);
-    if (sb0.isDefault) throw new BadRequest(`container ${req.containerId} is in the host's namespace: it can't be connected to network ${net00.name}`, 'NOT_SUPPORTED');
+    const { sb: sb0, fresh } = await sandboxFor(c, here, joinReq);
+    if (sb0.isDefault) throw new BadRequest(`container ${req.containerId} is in the host's namespace: it can't be connected to network ${here.name}`, 'NOT_SUPPORTED');
     const epReq: CreateEndpointInput = { name: req.name, exposedPorts: [], portMapping: [], ipv4: req.ipv4, ipv6: req.ipv6, extraAddresses: [], noAddress: false, mac: req.mac };
-    const pick = () => {
-      const n = c.network(netId);
-      if (nameTaken(c, netId, req.name)) throw new Conflict(`endpoint with name ${req.name} already exists in network ${n.name}`, 'NAME_IN_USE');
-      if (req.mac) checkMac(c, n, req.mac);
-      const a = endpointAddresses(c, n, epReq);
-      const addrs = [a.ipv4, a.ipv6].filter((x): x is string => !!x).map((x) => x.split('/')[0]!);
-      return { net0: n, a, release: c.pending.hold(netId, req.name, addrs) };
-    };
+    const pick = () => pickEndpoint(c, netId, epReq, (n) => new Conflict(`endpoint with name ${req.name} already exists in network ${n.name}`, 'NAME_IN_USE'));
     const picked = req.mac ? pick() : await c.locks.with([ipamLock(netId)], async () => pick());
     try {
       return await connectPicked(c, netId, req, picked.net0, picked.a, sb0, fresh, joinReq);
@@ -55,7 +48,7 @@ export async function connect(c: Controller, netRef: string, req: ConnectInput):
   }, [`net:${netId}`]);
 }
 
-async function connectPicked(c: Controller, netId: string, req: ConnectInput, net0: NetworkRecord, a: ReturnType<typeof endpointAddresses>,
+async function connectPicked(c: Controller, netId: string, req: ConnectInput, net0: NetworkRecord, a: Addresses,
   sb0: SandboxRecord, fresh: boolean, joinReq: JoinInput): Promise<ConnectResult> {
   const { ipv4, ipv6, net } = a;
   const ep: EndpointRecord = {

@@ -12,7 +12,7 @@ import { newId, type Controller } from './controller.js';
 
 export { EPHEMERAL_PORTS } from './ports.js';
 
-interface Addresses { ipv4?: string; ipv6?: string; extra: string[]; net: NetworkRecord }
+export interface Addresses { ipv4?: string; ipv6?: string; extra: string[]; net: NetworkRecord }
 
 /** Addresses for the endpoint and the network record with its cursors moved on. */
 export function endpointAddresses(c: Controller, net: NetworkRecord, req: CreateEndpointInput): Addresses {
@@ -52,7 +52,7 @@ export const randomMac = (): string => {
 
 /** A MAC an interface can carry (unicast, not all zero), and not one another
  *  endpoint of the network already has: a bridge can't tell two apart. */
-export function checkMac(c: Controller, net: NetworkRecord, mac: string): void {
+function checkMac(c: Controller, net: NetworkRecord, mac: string): void {
   const m = mac.toLowerCase();
   const first = parseInt(m.slice(0, 2), 16);
   if (m === '00:00:00:00:00:00') throw new BadRequest(`mac_address ${m} is all zeros: give a unicast address such as 02:42:ac:11:00:02`, 'INVALID_ADDRESS');
@@ -69,6 +69,23 @@ export function nameTaken(c: Controller, netId: string, name: string): boolean {
 /** The lock on a network's address allocation (sorts after the network's own key, which every holder takes first). */
 export const ipamLock = (netId: string): string => `net:${netId}:ipam`;
 
+/** An endpoint's name and addresses, picked from the network as it is now
+ *  (the caller holds its allocation lock) and held in c.pending until
+ *  `release`, so that picks after this one go around them before its commit;
+ *  a MAC it brings is checked against the network's endpoints. `taken`
+ *  words the surface's answer to a name in use. */
+export function pickEndpoint(c: Controller, netId: string, req: CreateEndpointInput, taken: (net: NetworkRecord) => Error):
+  { net0: NetworkRecord; a: Addresses; release: () => void } {
+  const net0 = c.network(netId);
+  if (nameTaken(c, netId, req.name)) throw taken(net0);
+  if (req.mac) checkMac(c, net0, req.mac);
+  const a = endpointAddresses(c, net0, req);
+  const addrs = [a.ipv4, a.ipv6, ...a.extra].filter((x): x is string => !!x).map((x) => x.split('/')[0]!);
+  return { net0, a, release: c.pending.hold(netId, req.name, addrs) };
+}
+
+const nameInUse = (name: string) => (net: NetworkRecord) => new Conflict(`endpoint name ${name} is already in use in network ${net.name}`, 'NAME_IN_USE');
+
 export async function createEndpoint(c: Controller, netRef: string, req: CreateEndpointInput): Promise<EndpointRecord> {
   const netId = c.network(netRef).id;
   // The network shared (joins run beside), its allocation exclusive while the
@@ -77,14 +94,7 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
   // publishes ports or brings its own MAC keeps it through the commit.
   if (!req.portMapping.length && !req.mac) {
     return c.locks.with([], async () => {
-      const picked = await c.locks.with([ipamLock(netId)], async () => {
-        const net0 = c.network(netId);
-        if (nameTaken(c, netId, req.name)) throw new Conflict(`endpoint name ${req.name} is already in use in network ${net0.name}`, 'NAME_IN_USE');
-        const a = endpointAddresses(c, net0, req);
-        const addrs = [a.ipv4, a.ipv6, ...a.extra].filter((x): x is string => !!x).map((x) => x.split('/')[0]!);
-        return { net0, a, release: c.pending.hold(netId, req.name, addrs) };
-      });
-      const { net0, a, release } = picked;
+      const { net0, a, release } = await c.locks.with([ipamLock(netId)], async () => pickEndpoint(c, netId, req, nameInUse(req.name)));
       try {
         // nothing published: no host ports to allocate
         return await createEndpointRecord(c, req, net0, a.net, { id: newId(), ipv4: a.ipv4, ipv6: a.ipv6, extra: a.extra, portMapping: [] });
@@ -96,9 +106,7 @@ export async function createEndpoint(c: Controller, netRef: string, req: CreateE
   const keys = [ipamLock(netId), ...(req.portMapping.length ? ['ports'] : [])];
   return c.locks.with(keys, async () => {
     const net0 = c.network(netId);
-    if (nameTaken(c, netId, req.name)) {
-      throw new Conflict(`endpoint name ${req.name} is already in use in network ${net0.name}`, 'NAME_IN_USE');
-    }
+    if (nameTaken(c, netId, req.name)) throw nameInUse(req.name)(net0);
     if (req.mac) checkMac(c, net0, req.mac);
     const { ipv4, ipv6, extra, net } = endpointAddresses(c, net0, req);
     const id = newId();

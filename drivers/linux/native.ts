@@ -19,7 +19,6 @@ interface NsUtil {
   mountTmpfs(path: string): void;
   makeNetns(): Promise<number>;
   tryLock(fd: number): boolean;
-  rtnlBatch(nsFd: number, datagram: Buffer, lastSeq: number, keep?: boolean): Promise<Array<[number, number]>>;
   rtnlBatches(parts: Array<[number, Buffer, number, boolean]>): Promise<Array<Array<[number, number]>>>;
   bindPort(family: number, proto: number, addr: string, port: number): number;
 }
@@ -56,52 +55,42 @@ function call<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (typeof e?.errno === 'number') e.code = errnoNames.get(e.errno) ?? e.code;
-    throw e;
+    throw withCode(err);
   }
+}
+
+/** call() for the addon's pool-thread work: its promise rejects with the code set. */
+async function callAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw withCode(err);
+  }
+}
+
+function withCode(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.errno === 'number') e.code = errnoNames.get(e.errno) ?? e.code;
+  return e;
 }
 
 /** Move the calling thread into a fresh, empty network namespace. */
 /** An fd on a fresh network namespace, made on a libuv pool thread. */
-export async function makeNetns(): Promise<number> {
-  try {
-    return await addon().makeNetns();
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (typeof e?.errno === 'number') e.code = errnoNames.get(e.errno) ?? e.code;
-    throw e;
-  }
+export function makeNetns(): Promise<number> {
+  return callAsync(() => addon().makeNetns());
 }
 
-/** One datagram of rtnetlink requests sent and answered on a libuv pool
- *  thread, in the namespace behind nsFd (always explicit: pool threads need
- *  not be in the main thread's namespace), so the kernel's work
- *  inside sendmsg never stalls the main thread. Resolves with [seq, errno]
- *  of every answer read, up to the one for lastSeq (errno 0: an ACK).
+/** Datagrams of rtnetlink requests, each [nsFd, datagram, lastSeq, keep],
+ *  sent and answered one after the other on one libuv pool thread, in the
+ *  namespace behind each nsFd (always explicit: pool threads need not be in
+ *  the main thread's namespace), so the kernel's work inside sendmsg never
+ *  stalls the main thread. Resolves, for each part sent, with the [seq,
+ *  errno] of every answer read up to the one for its lastSeq (errno 0: an
+ *  ACK); a part whose answers hold an error is the last one sent.
  *  keep: the pool thread keeps its socket in that namespace for the next
- *  batch (the daemon's own namespace only: a socket holds a namespace alive). */
-export async function rtnlBatch(nsFd: number, datagram: Buffer, lastSeq: number, keep = false): Promise<Array<[number, number]>> {
-  try {
-    return await addon().rtnlBatch(nsFd, datagram, lastSeq, keep);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (typeof e?.errno === 'number') e.code = errnoNames.get(e.errno) ?? e.code;
-    throw e;
-  }
-}
-
-/** Several such datagrams, each [nsFd, datagram, lastSeq, keep], one after
- *  the other on one pool thread (one trip there and back): the answers of
- *  each part sent. A part whose answers hold an error is the last one sent. */
-export async function rtnlBatches(parts: Array<[number, Buffer, number, boolean]>): Promise<Array<Array<[number, number]>>> {
-  try {
-    return await addon().rtnlBatches(parts);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (typeof e?.errno === 'number') e.code = errnoNames.get(e.errno) ?? e.code;
-    throw e;
-  }
+ *  job (the daemon's own namespace only: a socket holds a namespace alive). */
+export function rtnlBatches(parts: Array<[number, Buffer, number, boolean]>): Promise<Array<Array<[number, number]>>> {
+  return callAsync(() => addon().rtnlBatches(parts));
 }
 
 /** The name of an errno number (EEXIST …), as Node's own errors carry it. */

@@ -18,7 +18,7 @@ import type { RtNetlinkSocket, rt, ifla } from 'netlink';
 import { isGone, wrap } from '../../errors/index.js';
 import type { AddressInfo, Kernel, LinkInfo, RouteInfo, RouteSpec, SetupConfig, VethSpec } from './kernel.js';
 import { NetnsPool } from './nspool.js';
-import { errnoName, makeNetns, rtnlBatch, rtnlBatches, ensureNetnsTmpfs, inNetns, isNetnsPath, mountNetnsFd, mountNewNetns, mountOwnNetns, openOwnNetns, openRuntimeNetns, unmountNetns } from './native.js';
+import { errnoName, makeNetns, rtnlBatches, ensureNetnsTmpfs, inNetns, isNetnsPath, mountNetnsFd, mountNewNetns, mountOwnNetns, openOwnNetns, openRuntimeNetns, unmountNetns } from './native.js';
 import {
   bridgeLinkinfo, bridgePortLinkinfo, bufferToIp, noIpv6LinkLocal, bufferToMac, decodeLink, decodeLinkKind, ifinfomsg, ipToBuffer, linkDumpAttrs, macToBuffer, parseCidr, vethLinkinfo,
 } from './linkinfo.js';
@@ -34,7 +34,7 @@ const CREATE_EXCL = { flags: FlagsNew.CREATE | FlagsNew.EXCL };
 const UP = { flags: { up: true as const }, change: { up: true as const } };
 
 /** What we hold on a namespace. Its socket for the netlink package is made on
- * first use: the join path needs none (its batches go through rtnlBatch). */
+ * first use: the join path needs none (its datagrams go through rtnlBatches). */
 class NsHandle {
   /** A namespace we just made holds lo (1) only, so we know the ifindex of
    *  each link we put in it and never look one up: the next one to give (we
@@ -126,14 +126,6 @@ function check(reqs: Req[], d: Datagram, answers: Array<[number, number]>): void
   }
 }
 
-/** Several requests in one datagram, sent and answered on a pool thread
- * (rtnlBatch): one sendmsg, one read. Throws the first failure not in its
- * request's `ok`. */
-async function sendBatch(h: NsHandle, reqs: Req[], keep: boolean): Promise<void> {
-  const d = encode(reqs);
-  check(reqs, d, await rtnlBatch(h.fd, d.bytes, d.seqs[d.seqs.length - 1]!, keep));
-}
-
 /** Datagrams for several namespaces, sent one after the other on one pool
  *  thread (rtnlBatches). Throws the first failure, with `part`: the index of
  *  the datagram it was in (the ones after it were not sent). */
@@ -183,21 +175,16 @@ export class NetlinkKernel implements Kernel {
   /** Batches in flight: the namespace pool refills when there are none. */
   private inflight = 0;
 
-  private async batch(h: NsHandle, reqs: Req[]): Promise<void> {
-    this.inflight++;
-    try {
-      // the pool threads keep a socket in the daemon's own namespace, never in a sandbox's
-      await sendBatch(h, reqs, h === this.own);
-    } finally {
-      this.inflight--;
-      this.refillSoon();
-    }
+  /** Several requests in one datagram on a pool thread: one sendmsg, one read. */
+  private batch(h: NsHandle, reqs: Req[]): Promise<void> {
+    return this.batches([{ h, reqs }]);
   }
 
   /** Datagrams for several namespaces in one pool-thread job (sendParts). */
   private async batches(parts: Array<{ h: NsHandle; reqs: Req[] }>): Promise<void> {
     this.inflight++;
     try {
+      // the pool threads keep a socket in the daemon's own namespace, never in a sandbox's
       await sendParts(parts.map((p) => ({ ...p, keep: p.h === this.own })));
     } finally {
       this.inflight--;

@@ -93,6 +93,7 @@ if (process.getuid?.() !== 0) {
     // autocannon's histogram counts whole milliseconds: a fast p99 is a real 0.
     for (const k of ['lnetd_p99_ms', 'bare_node_p99_ms']) t.ok(j.api[k] >= 0, `api.${k} >= 0`);
     for (const k of ['endpoints', 'rss_mb', 'startup_s']) t.ok(positive(j.memory[k]), `memory.${k} > 0: ${j.memory[k]}`);
+    t.ok(positive(j.memory.settle_s) && j.memory.settle_s <= 16, `memory.settle_s: the restart waited for a quiet machine, at most 15 s (${j.memory.settle_s})`);
   });
 
   t.test('nothing is left behind', async (t) => {
